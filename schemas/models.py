@@ -1,0 +1,152 @@
+"""The pydantic models every service shares: the only contract between them.
+
+Field names of CleanArticle and TaggedArticle are read by other tools (Kibana, analysts' scripts):
+keep them stable. Every message carries ``schema_version``; a reader refuses versions it does not know.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Literal
+
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+
+from schemas.ids import article_id
+
+SCHEMA_VERSION = 1
+
+ContentType = Literal["text/plain", "text/html"]
+PlaceKind = Literal["korean_local_gov", "foreign_city", "foreign_region", "country"]
+RelationKind = Literal["sister_city", "friendship_city", "agreement", "visit", "event"]
+RELATION_KINDS: tuple[RelationKind, ...] = ("sister_city", "friendship_city", "agreement", "visit", "event")
+
+
+def _known_version(v: int) -> int:
+    if v != SCHEMA_VERSION:
+        raise ValueError(f"unsupported schema_version {v}: this build reads version {SCHEMA_VERSION}; "
+                         "upgrade the consumer or re-produce the message with the current schema")
+    return v
+
+
+SchemaVersion = Annotated[int, AfterValidator(_known_version)]
+
+
+class Message(BaseModel):
+    # Unknown fields are ignored so that a newer producer's additions do not break older readers.
+    model_config = ConfigDict(extra="ignore", str_strip_whitespace=False)
+    schema_version: SchemaVersion = SCHEMA_VERSION
+
+
+class RawArticle(Message):
+    """A scraped page as it arrives on articles.raw."""
+
+    id: str | None = Field(default=None, description="Producer's id; derived from url or body when absent")
+    url: str | None = None
+    outlet: str | None = Field(default=None, description="Outlet hint from the scraper, if it knows")
+    fetched_at: datetime | None = None
+    content_type: ContentType = "text/plain"
+    body: str = Field(description="Page text or HTML, as scraped")
+
+    @model_validator(mode="after")
+    def _identify(self) -> RawArticle:
+        if not self.body.strip():
+            raise ValueError("empty body: there is no article to clean")
+        self.id = article_id(self.id, self.url, self.body)
+        return self
+
+
+class CleanArticle(Message):
+    id: str
+    url: str | None = None
+    title: str
+    subtitle: str | None = None
+    body: str = Field(description="Article paragraphs joined by a blank line")
+    published_at: datetime | None = Field(default=None, description="ISO 8601 with offset; +09:00 if none")
+    updated_at: datetime | None = None
+    outlet: str | None = None
+    reporter: str | None = None
+    reporter_email: str | None = None
+    fetched_at: datetime | None = None
+
+
+class GeoPoint(BaseModel):
+    lat: float
+    lon: float
+
+
+class Place(BaseModel):
+    name: str = Field(description="Canonical Korean name")
+    name_en: str | None = None
+    kind: PlaceKind
+    country: str = Field(description="ISO 3166-1 alpha-2")
+    location: GeoPoint | None = None
+    mentions: list[str] = Field(default_factory=list, description="Surface forms seen in the text")
+
+
+class Person(BaseModel):
+    name: str
+    role: str | None = None
+    affiliation: str | None = None
+
+
+class Named(BaseModel):
+    name: str
+
+
+class Relation(BaseModel):
+    korean_party: str
+    partner: str
+    partner_country: str
+    kinds: list[RelationKind]
+    since: int | None = Field(default=None, description="Year the tie was founded, when the text gives it")
+
+
+class Sector(BaseModel):
+    code: str
+    score: float
+    evidence: list[str] = Field(default_factory=list)
+
+
+class SearchTerms(BaseModel):
+    """Morphemes from the tagger's analysis, passed on so the indexer need not analyse the text again."""
+
+    title: list[str] = Field(default_factory=list)
+    body: list[str] = Field(default_factory=list)
+
+
+class TaggedArticle(CleanArticle):
+    places: list[Place] = Field(default_factory=list)
+    people: list[Person] = Field(default_factory=list)
+    organizations: list[Named] = Field(default_factory=list)
+    events: list[Named] = Field(default_factory=list)
+    relations: list[Relation] = Field(default_factory=list)
+    sectors: list[Sector] = Field(default_factory=list)
+    is_exchange: bool = False
+    terms: SearchTerms = Field(default_factory=SearchTerms)
+
+
+class DeadLetter(Message):
+    """A message a stage could not process, with the reason and the original payload."""
+
+    id: str = Field(description="Stable id: the same failing message always gets the same dead-letter id")
+    stage: str
+    error_type: str
+    error: str
+    article_id: str | None = None
+    source_topic: str | None = None
+    partition: int | None = None
+    offset: int | None = None
+    payload: str
+    payload_encoding: Literal["utf-8", "base64"] = "utf-8"
+    headers: dict[str, str] = Field(default_factory=dict)
+    first_seen: datetime
+    last_seen: datetime
+    attempts: int = 1
+
+
+MODELS: dict[str, type[BaseModel]] = {
+    "RawArticle": RawArticle,
+    "CleanArticle": CleanArticle,
+    "TaggedArticle": TaggedArticle,
+    "DeadLetter": DeadLetter,
+}

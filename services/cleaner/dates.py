@@ -1,0 +1,71 @@
+"""Korean news date formats → timezone-aware datetimes (+09:00 when the page gives no zone).
+
+Unknown is better than wrong: anything that does not parse to a real calendar date and time is None.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import datetime, timedelta, timezone
+
+KST = timezone(timedelta(hours=9), "KST")
+
+# 2019/06/13 [14:33] · 2024.07.30 13:34:14 · 21-03-23 20:20 · 2023년 5월 12일 (금) 10:21 · 2024-09-03 오후 2:17:05
+DATE_TIME = re.compile(
+    r"(?<!\d)(?P<y>\d{4}|\d{2})\s*[./\-년]\s*(?P<m>\d{1,2})\s*[./\-월]\s*(?P<d>\d{1,2})(?!\d)\s*일?\.?"
+    r"\s*(?:\(\s*[월화수목금토일]\s*\))?\s*[\[(]?\s*"
+    r"(?:(?P<ampm>오전|오후|AM|PM)\s*)?"
+    r"(?:(?P<H>\d{1,2})\s*[:시]\s*(?P<M>\d{2})(?:\s*:\s*(?P<S>\d{2}))?)?",
+    re.IGNORECASE,
+)
+
+
+def _year(text: str) -> int:
+    year = int(text)
+    return year + 2000 if len(text) == 2 else year
+
+
+def parse_date(text: str) -> datetime | None:
+    """The first complete date in ``text`` (time optional), or None."""
+    for m in DATE_TIME.finditer(text):
+        value = _from_match(m)
+        if value is not None:
+            return value
+    return None
+
+
+def _from_match(m: re.Match[str]) -> datetime | None:
+    try:
+        year, month, day = _year(m["y"]), int(m["m"]), int(m["d"])
+        hour = int(m["H"]) if m["H"] else 0
+        minute = int(m["M"]) if m["M"] else 0
+        second = int(m["S"]) if m["S"] else 0
+        ampm = (m["ampm"] or "").upper()
+        if ampm in ("오후", "PM") and hour < 12:
+            hour += 12
+        elif ampm in ("오전", "AM") and hour == 12:
+            hour = 0
+        if not 1990 <= year <= 2100:
+            return None
+        return datetime(year, month, day, hour, minute, second, tzinfo=KST)
+    except ValueError:
+        return None
+
+
+def labelled_date(line: str, labels: tuple[str, ...]) -> datetime | None:
+    """A date that follows one of ``labels`` (입력, 등록, 작성일 …) on this line."""
+    for label in labels:
+        for hit in re.finditer(re.escape(label), line):
+            rest = line[hit.end():hit.end() + 40]
+            rest = rest.lstrip(" :：\t")
+            m = DATE_TIME.match(rest)
+            if m:
+                value = _from_match(m)
+                if value is not None:
+                    return value
+    return None
+
+
+def to_kst(value: datetime) -> datetime:
+    """A naive datetime is taken as Korean time; an aware one keeps its offset."""
+    return value.replace(tzinfo=KST) if value.tzinfo is None else value

@@ -1,0 +1,37 @@
+"""HTML → article text and metadata with trafilatura (main-content extraction, htmldate for dates).
+
+The text it returns goes through the same line rules as plain text (core.clean_text).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+import trafilatura
+
+from services.cleaner.dates import parse_date
+
+
+def extract_html(html: str, url: str | None = None) -> tuple[str, dict[str, object]]:
+    doc = trafilatura.bare_extraction(
+        html, url=url, with_metadata=True, include_comments=False, include_tables=False,
+        include_images=False, favor_precision=True, deduplicate=True,
+    )
+    if doc is None:
+        return "", {}
+    text = doc.text or ""
+    meta: dict[str, object] = {}
+    if doc.title:
+        meta["title"] = doc.title.strip()
+    if doc.sitename:
+        meta["outlet"] = doc.sitename.strip()
+    if doc.author:
+        meta["reporter"] = doc.author.split(";")[0].replace("기자", "").strip() or None
+    if doc.date:
+        published: datetime | None = parse_date(doc.date)
+        if published is not None:
+            meta["published_at"] = published
+    # The title line leads the text so that the line rules can find and drop its repeats.
+    if meta.get("title"):
+        text = f"{meta['title']}\n{text}"
+    return text, meta
