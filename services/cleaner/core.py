@@ -23,8 +23,10 @@ _HANGUL = re.compile(r"[가-힣]")
 _QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "「": '"', "」": '"', "『": '"', "』": '"'})
 _NON_WORD = re.compile(r"[\s\"'·…,.!?()\[\]<>]+")
 _LIST_ITEM = re.compile(r"^\s*[-·•*◆◇■□▶▷►]\s+")
-_BYLINE_NAME = re.compile(r"^[-·•\s]*(?P<name>[가-힣]{2,4})\s*(?:기자|특파원|객원기자|선임기자|인턴기자)(?:\s|$|[|,/·])")
-_NAME_EMAIL = re.compile(r"^(?P<name>[가-힣]{2,4})\s*[(<\[]?\s*(?P<email>[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})")
+_BYLINE_NAME = re.compile(
+    r"^[-·•\s]*(?P<name>[가-힣]{2,4})\s*(?:기자|특파원|객원기자|선임기자|인턴기자)(?:\s|$|[|,/·])")
+_NAME_EMAIL = re.compile(
+    r"^(?P<name>[가-힣]{2,4})\s*[(<\[]?\s*(?P<email>[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,})")
 _COPYRIGHT_OUTLET = re.compile(
     r"(?:Copyright|ⓒ|©)\s*(?:\(c\)\s*)?(?:ⓒ|©)?\s*(?:\d{4}\s*)?(?P<name>[^.,|\n]{2,30}?)\s*(?:\.|,|\||All|무단|$)",
     re.IGNORECASE)
