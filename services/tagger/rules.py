@@ -1,0 +1,47 @@
+"""The tagger's cue words and name shapes, loaded from data/rules.json: one place for every rule's words."""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from functools import cache
+from pathlib import Path
+
+DATA = Path(__file__).with_name("data")
+
+
+@dataclass(frozen=True)
+class Rules:
+    relation_cues: dict[str, tuple[str, ...]]
+    relation_blockers: dict[str, tuple[str, ...]]
+    founding_cues: tuple[str, ...]
+    exchange_cues: tuple[str, ...]
+    event_suffixes: tuple[str, ...]
+    org_suffixes: tuple[str, ...]
+    particles: re.Pattern[str]
+    not_names: frozenset[str]
+    roles: tuple[str, ...]
+    past_marker: re.Pattern[str]
+
+    def strip_particles(self, word: str) -> str:
+        return self.particles.sub("", word)
+
+
+@cache
+def load_rules() -> Rules:
+    data = json.loads((DATA / "rules.json").read_text(encoding="utf-8"))
+    roles = [w.strip() for w in (DATA / "roles.txt").read_text(encoding="utf-8").splitlines()
+             if w.strip() and not w.startswith("#")]
+    return Rules(
+        relation_cues={k: tuple(v) for k, v in data["relation_cues"].items()},
+        relation_blockers={k: tuple(v) for k, v in data["relation_blockers"].items()},
+        founding_cues=tuple(data["founding_cues"]),
+        exchange_cues=tuple(data["exchange_cues"]),
+        event_suffixes=tuple(data["event_suffixes"]),
+        org_suffixes=tuple(data["org_suffixes"]),
+        particles=re.compile("(" + "|".join(sorted(data["particles"], key=len, reverse=True)) + ")$"),
+        not_names=frozenset(data["not_names"]),
+        roles=tuple(sorted(roles, key=len, reverse=True)),
+        past_marker=re.compile(data["past_marker"]),
+    )
