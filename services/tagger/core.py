@@ -117,23 +117,23 @@ def _name_before(words: list[tuple[str, int]], j: int, rules: Rules) -> str | No
         return joined if re.fullmatch(r"[가-힣]{2,5}", joined) else None
     word = word.strip(",.·")
     if _HANGUL_NAME.match(word) and word not in rules.not_names and _role_split(word, rules) is None \
-            and looks_like_name(word):
+            and looks_like_name(word, rules):
         return word
     return None
 
 
 # Kiwi scores a word it knows (분야, 총리: about -18) far above one it has never seen (뤄챵: -30).
 _UNKNOWN_WORD_SCORE = -24.0
-_KOREAN_SURNAMES = frozenset("김이박최정강조윤장임한오서신권황안송류전홍고문양손배백허유남심노하곽성차주우구민진나지엄채원천방공현함변염여추도소석선설마길연위표명기반왕금옥육인맹제모탁국어은편용예경봉사부가복태목형피두감호")
 
 
-def looks_like_name(word: str) -> bool:
+def looks_like_name(word: str, rules: Rules) -> bool:
     """A Korean personal name Kiwi knows (NNP), a 3-syllable word with a Korean surname, or a word
     Kiwi has never seen (transliterated foreign names: 후헝화, 뤄챵)."""
     tokens, score = kiwi().analyze(word, top_n=1)[0][:2]
     if len(tokens) == 1 and tokens[0].tag == "NNP":
         return True
-    if len(word) == 3 and word[0] in _KOREAN_SURNAMES and all(t.tag.startswith(("NN", "NR", "XS")) for t in tokens):
+    nominal = all(t.tag.startswith(("NN", "NR", "XS")) for t in tokens)
+    if len(word) == 3 and word[0] in rules.korean_surnames and nominal:
         return True
     return len(tokens) == 1 and tokens[0].tag == "NNG" and score < _UNKNOWN_WORD_SCORE
 

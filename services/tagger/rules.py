@@ -23,6 +23,7 @@ class Rules:
     not_names: frozenset[str]
     roles: tuple[str, ...]
     past_marker: re.Pattern[str]
+    korean_surnames: frozenset[str]
 
     def strip_particles(self, word: str) -> str:
         return self.particles.sub("", word)
@@ -44,4 +45,5 @@ def load_rules() -> Rules:
         not_names=frozenset(data["not_names"]),
         roles=tuple(sorted(roles, key=len, reverse=True)),
         past_marker=re.compile(data["past_marker"]),
+        korean_surnames=frozenset(data["korean_surnames"]),
     )
