@@ -1,0 +1,303 @@
+"""citydesk: the command line of the pipeline. `citydesk COMMAND --help` explains each command."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from datetime import datetime
+from pathlib import Path
+
+from services.settings import Settings, settings
+
+DESCRIPTION = """\
+citydesk turns scraped Korean news about city diplomacy into clean, tagged, searchable records:
+articles.raw -> cleaner -> articles.clean -> tagger -> articles.tagged -> indexer -> search store.
+
+Quick start:   citydesk run                 (embedded broker + three workers + examples/, then a search)
+Your articles: citydesk run my_pages/       (or, with the pipeline running: citydesk feed my_pages/)
+Search:        citydesk search 스마트시티 --sector smart_city --country CN
+
+Configuration comes from CITYDESK_* environment variables (see the README's table).
+"""
+
+
+def _cmd_run(args: argparse.Namespace, cfg: Settings) -> int:
+    from services.indexer.store import SearchQuery, open_store
+    from services.pipeline import Pipeline, default_examples, feed_paths, wait_until_done
+
+    paths = args.paths or default_examples()
+    started = time.monotonic()
+    pipeline = Pipeline(cfg)
+    try:
+        print(f"starting the embedded broker and 3 workers (logs in {cfg.log_dir}) ...", file=sys.stderr)
+        pipeline.start(embedded_broker=not args.external_broker)
+        ids, errors = feed_paths(cfg, paths)
+        for err in errors:
+            print(f"skipped {err.source}: {err.reason}", file=sys.stderr)
+        print(f"fed {len(ids)} articles from {', '.join(paths)}; waiting until they are searchable ...",
+              file=sys.stderr)
+        indexed, dead = wait_until_done(pipeline, ids, args.timeout)
+        elapsed = time.monotonic() - started
+        store = open_store(cfg)
+        print(f"\n{len(indexed)} indexed, {len(dead)} dead-lettered, {len(errors)} unreadable, "
+              f"in {elapsed:.1f} s. The store holds {store.count()} articles ({cfg.store_dir}).")
+        query = SearchQuery(text=args.sample_query, limit=5)
+        _print_results(store.search(query), query)
+        if args.keep:
+            print("\nThe pipeline keeps running (Ctrl-C stops it). In another terminal: citydesk feed PATH, "
+                  "citydesk search QUERY", file=sys.stderr)
+            while True:
+                pipeline.check_alive()
+                time.sleep(1)
+        return 0 if not errors else 1
+    except KeyboardInterrupt:
+        return 130
+    finally:
+        print("stopping workers and broker ...", file=sys.stderr)
+        pipeline.stop()
+
+
+def _cmd_worker(args: argparse.Namespace, cfg: Settings) -> int:
+    from services.workers import run_worker
+
+    run_worker(args.name, cfg)
+    return 0
+
+
+def _cmd_setup(args: argparse.Namespace, cfg: Settings) -> int:
+    from services.broker import create_topics, wait_for_broker
+
+    wait_for_broker(cfg, timeout=args.timeout)
+    created = create_topics(cfg)
+    print(f"topics: created {', '.join(created) or 'none (all exist)'}")
+    return 0
+
+
+def _cmd_feed(args: argparse.Namespace, cfg: Settings) -> int:
+    from services.broker import wait_for_broker
+    from services.pipeline import feed_paths
+
+    wait_for_broker(cfg, timeout=10)
+    ids, errors = feed_paths(cfg, args.paths, progress=not args.quiet)
+    for err in errors:
+        print(f"skipped {err.source}: {err.reason}", file=sys.stderr)
+    print(f"fed {len(ids)} articles onto articles.raw; {len(errors)} unreadable")
+    return 1 if errors else 0
+
+
+def _read_inputs(files: list[str]):  # type: ignore[no-untyped-def]
+    from schemas import RawArticle
+    from services.feed import content_type_for
+
+    for name in files:
+        path = Path(name)
+        text = sys.stdin.read() if name == "-" else path.read_text(encoding="utf-8")
+        yield name, RawArticle(body=text, content_type=content_type_for(path))  # type: ignore[arg-type]
+
+
+def _cmd_clean(args: argparse.Namespace, cfg: Settings) -> int:
+    from services.cleaner import CleaningError, analyze
+
+    status = 0
+    for name, raw in _read_inputs(args.files):
+        try:
+            result = analyze(raw)
+        except CleaningError as exc:
+            print(f"{name}: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        if args.explain:
+            print(f"== {name}")
+            for v in result.verdicts:
+                mark = "KEEP" if v.kept else "drop"
+                print(f"{v.number:4d} {mark} {v.reason:<22} {v.text[:100]}")
+            a = result.article
+            print(f"     title={a.title!r} published_at={a.published_at} outlet={a.outlet!r} "
+                  f"reporter={a.reporter!r} email={a.reporter_email!r}")
+        else:
+            print(result.article.model_dump_json())
+    return status
+
+
+def _cmd_tag(args: argparse.Namespace, cfg: Settings) -> int:
+    from services.cleaner import CleaningError, clean
+    from services.tagger import tag
+
+    status = 0
+    for name, raw in _read_inputs(args.files):
+        try:
+            tagged = tag(clean(raw))
+        except CleaningError as exc:
+            print(f"{name}: {exc}", file=sys.stderr)
+            status = 1
+            continue
+        print(tagged.model_dump_json(exclude={"terms"} if not args.terms else None))
+    return status
+
+
+def _print_results(results, query) -> None:  # type: ignore[no-untyped-def]
+    print(f"\nsearch {query.text!r}: {results.total} articles")
+    for hit in results.hits:
+        date = str(hit.published_at)[:10] if hit.published_at else "----------"
+        print(f"  {date}  {hit.id}  {hit.title}  [{hit.outlet or ''}]")
+    for name, buckets in results.facets.items():
+        if buckets:
+            print(f"  {name}: " + ", ".join(f"{k} ({n})" for k, n in buckets))
+
+
+def _cmd_search(args: argparse.Namespace, cfg: Settings) -> int:
+    from services.indexer.store import SearchQuery, open_store
+
+    query = SearchQuery(text=" ".join(args.query), sector=args.sector, place=args.place, country=args.country,
+                        person=args.person, relation=args.relation, partner=args.partner,
+                        korean_party=args.korean_party, exchange_only=args.exchange_only,
+                        since=args.since, until=args.until, limit=args.limit)
+    store = open_store(cfg)
+    results = store.search(query)
+    if args.json:
+        print(results.model_dump_json(indent=2))
+    else:
+        _print_results(results, query)
+    return 0
+
+
+def _cmd_eval(args: argparse.Namespace, cfg: Settings) -> int:
+    from services.evaluation import evaluate, format_report
+
+    report = evaluate(Path(args.gold), Path(args.raw_dir))
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report))
+    return 0
+
+
+def _cmd_dlq(args: argparse.Namespace, cfg: Settings) -> int:
+    from services.dlq import read_dead_letters
+
+    letters = list(read_dead_letters(cfg))
+    if args.action == "list":
+        for d in letters:
+            print(f"{d.id}  {d.stage:<8} {d.error_type:<18} {d.article_id or '-':<18} x{d.attempts}  {d.error[:80]}")
+        print(f"{len(letters)} dead letters")
+        return 0
+    if args.action == "show":
+        match = [d for d in letters if d.id == args.id]
+        if not match:
+            print(f"no dead letter {args.id}", file=sys.stderr)
+            return 1
+        print(match[0].model_dump_json(indent=2))
+        return 0
+    # replay: put the original payloads back onto their source topics
+    from services.dlq import replay
+
+    sent = replay(cfg, letters, stage=args.stage)
+    print(f"replayed {sent} dead letters")
+    return 0
+
+
+def _date(value: str) -> datetime:
+    from services.cleaner.dates import to_kst
+
+    return to_kst(datetime.fromisoformat(value))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="citydesk", description=DESCRIPTION,
+                                     formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="run the whole pipeline on embedded defaults, feed articles, search",
+                       description="Start the embedded broker and the cleaner, tagger and indexer workers, feed "
+                       "PATHS (default: examples/), wait until every article is searchable or dead-lettered, "
+                       "print a summary and a sample search, then stop (unless --keep). The embedded broker "
+                       "keeps messages in memory only; the search store stays on disk in CITYDESK_DATA_DIR.")
+    p.add_argument("paths", nargs="*", help="files or directories to feed (default: examples/)")
+    p.add_argument("--keep", action="store_true", help="leave the pipeline running until Ctrl-C")
+    p.add_argument("--timeout", type=float, default=300, help="seconds to wait for indexing (default 300)")
+    p.add_argument("--sample-query", default="협력", help="the search shown at the end (default 협력)")
+    p.add_argument("--external-broker", action="store_true",
+                   help="use the Kafka at CITYDESK_BOOTSTRAP_SERVERS instead of starting the embedded one")
+    p.set_defaults(func=_cmd_run)
+
+    p = sub.add_parser("worker", help="run one worker process (cleaner, tagger or indexer)",
+                       description="Run one stage as a faust worker. Start more of the same to share the "
+                       "topic's partitions (partitions are the unit of parallelism).")
+    p.add_argument("name", choices=["cleaner", "tagger", "indexer"])
+    p.set_defaults(func=_cmd_worker)
+
+    p = sub.add_parser("setup", help="create the topics (idempotent)")
+    p.add_argument("--timeout", type=float, default=60, help="seconds to wait for the broker")
+    p.set_defaults(func=_cmd_setup)
+
+    p = sub.add_parser("feed", help="produce articles onto articles.raw",
+                       description="Feed files (.txt, .html/.htm, .json, .jsonl), directories (walked) or - "
+                       "(stdin) onto articles.raw. Plain files get an id from their text, so feeding the same "
+                       "file twice makes one document. JSON records follow the RawArticle schema "
+                       "(schemas/json/RawArticle.schema.json). Exits 1 if any input could not be read.")
+    p.add_argument("paths", nargs="+", help="files, directories or -")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(func=_cmd_feed)
+
+    p = sub.add_parser("clean", help="clean files in-process (no broker); one JSON object per line")
+    p.add_argument("files", nargs="+", help=".html/.htm files are HTML, anything else plain text; - for stdin")
+    p.add_argument("--explain", action="store_true", help="show every line with its verdict and reason")
+    p.set_defaults(func=_cmd_clean)
+
+    p = sub.add_parser("tag", help="clean and tag files in-process (no broker); one JSON object per line")
+    p.add_argument("files", nargs="+", help=".html/.htm files are HTML, anything else plain text; - for stdin")
+    p.add_argument("--terms", action="store_true", help="include the search terms (morphemes)")
+    p.set_defaults(func=_cmd_tag)
+
+    p = sub.add_parser("search", help="search the store: full text, filters, facet counts",
+                       description="Full-text search (Korean words find their inflected forms; \"quoted words\" "
+                       "are phrases) with filters; prints hits and facet counts.")
+    p.add_argument("query", nargs="*", default=[], help="words to find (empty: everything)")
+    p.add_argument("--sector", action="append", default=[], help="sector code, e.g. smart_city (repeatable)")
+    p.add_argument("--place", action="append", default=[], help="canonical place name, e.g. 청두시")
+    p.add_argument("--country", action="append", default=[], help="ISO country code, e.g. CN")
+    p.add_argument("--person", action="append", default=[], help="person's name")
+    p.add_argument("--relation", action="append", default=[],
+                   choices=["sister_city", "friendship_city", "agreement", "visit", "event"], help="relation kind")
+    p.add_argument("--partner", action="append", default=[], help="foreign partner, e.g. 충칭시")
+    p.add_argument("--korean-party", action="append", default=[], help="Korean government, e.g. 대구광역시")
+    p.add_argument("--exchange-only", action="store_true", help="only articles about international exchange")
+    p.add_argument("--since", type=_date, help="published on or after (YYYY-MM-DD)")
+    p.add_argument("--until", type=_date, help="published on or before (YYYY-MM-DD)")
+    p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--json", action="store_true", help="print the results as JSON")
+    p.set_defaults(func=_cmd_search)
+
+    p = sub.add_parser("eval", help="score the cleaner and tagger against a gold file")
+    p.add_argument("--gold", required=True, help="gold JSON (the format of shared/gold/seeds.json)")
+    p.add_argument("--raw-dir", required=True, help="directory holding the gold's raw files")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("dlq", help="dead letters: list, show ID, replay [--stage S]")
+    p.add_argument("action", choices=["list", "show", "replay"])
+    p.add_argument("id", nargs="?", help="dead letter id (show)")
+    p.add_argument("--stage", help="replay only this stage's letters")
+    p.set_defaults(func=_cmd_dlq)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    from services.logs import configure
+
+    args = build_parser().parse_args(argv)
+    cfg = settings()
+    configure(cfg.log_level, cfg.log_format)
+    if args.command not in ("worker",):
+        logging.getLogger("citydesk").setLevel(max(logging.getLogger().level, logging.WARNING)
+                                               if args.command in ("clean", "tag", "search", "eval") else
+                                               logging.getLogger().level)
+    try:
+        return args.func(args, cfg)
+    except (RuntimeError, TimeoutError, FileNotFoundError) as exc:
+        print(f"citydesk {args.command}: {exc}", file=sys.stderr)
+        return 2
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,149 @@
+"""`citydesk run`: the whole pipeline on its embedded defaults, as one unit.
+
+Starts the embedded broker, creates the topics, starts the three workers as separate processes, feeds
+the given articles, waits until each one is searchable or dead-lettered, prints a summary, and stops
+everything (unless --keep). Logs of the broker and each worker go to <data_dir>/logs/.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from services.settings import Settings
+
+log = logging.getLogger("citydesk.run")
+WORKERS = ("cleaner", "tagger", "indexer")
+
+
+@dataclass
+class Pipeline:
+    cfg: Settings
+    broker: subprocess.Popen[bytes] | None = None
+    workers: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
+
+    def start(self, *, embedded_broker: bool = True, scale: dict[str, int] | None = None) -> None:
+        from services.broker import create_topics, start_embedded, wait_for_broker
+
+        self.cfg.log_dir.mkdir(parents=True, exist_ok=True)
+        if embedded_broker:
+            self.broker = start_embedded(self.cfg, self.cfg.log_dir / "broker.log")
+        wait_for_broker(self.cfg)
+        created = create_topics(self.cfg)
+        if created:
+            log.info("created topics %s with %d partitions", ", ".join(created), self.cfg.partitions)
+        for stage in WORKERS:
+            for n in range((scale or {}).get(stage, 1)):
+                self.start_worker(stage, n)
+
+    def start_worker(self, stage: str, n: int = 0) -> subprocess.Popen[bytes]:
+        env = dict(os.environ)
+        env.update({"CITYDESK_BOOTSTRAP_SERVERS": self.cfg.bootstrap_servers,
+                    "CITYDESK_DATA_DIR": str(self.cfg.data_dir.resolve()),
+                    "CITYDESK_PARTITIONS": str(self.cfg.partitions)})
+        log_file = self.cfg.log_dir / f"{stage}{'' if n == 0 else f'-{n}'}.log"
+        proc = subprocess.Popen([sys.executable, "-m", "services.cli", "worker", stage],
+                                stdout=log_file.open("ab"), stderr=subprocess.STDOUT, env=env,
+                                start_new_session=True)
+        procs = self.workers.setdefault(stage, [])
+        if n < len(procs):
+            procs[n] = proc
+        else:
+            procs.append(proc)
+        return proc
+
+    def check_alive(self) -> None:
+        for stage, procs in self.workers.items():
+            for n, proc in enumerate(procs):
+                if proc.poll() is not None:
+                    suffix = "" if n == 0 else f"-{n}"
+                    raise RuntimeError(f"the {stage} worker exited with code {proc.returncode}; "
+                                       f"see {self.cfg.log_dir / f'{stage}{suffix}.log'}")
+
+    def stop(self, timeout: float = 20.0) -> None:
+        procs = [p for ps in self.workers.values() for p in ps]
+        for proc in procs:
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGTERM)  # graceful: finish the batch, commit, leave the group
+        deadline = time.monotonic() + timeout
+        for proc in procs:
+            try:
+                proc.wait(max(0.1, deadline - time.monotonic()))
+            except subprocess.TimeoutExpired:
+                proc.kill()
+                proc.wait()
+        if self.broker is not None and self.broker.poll() is None:
+            self.broker.terminate()
+            try:
+                self.broker.wait(10)
+            except subprocess.TimeoutExpired:
+                self.broker.kill()
+                self.broker.wait()
+
+
+def wait_until_done(pipeline: Pipeline, ids: list[str], timeout: float, progress: bool = True) -> tuple[set, set]:
+    """Poll the store and the DLQ until each id is indexed or dead-lettered. Returns (indexed, dead)."""
+    from tqdm import tqdm
+
+    from services.dlq import read_dead_letters
+    from services.indexer.store import open_store
+
+    wanted = set(ids)
+    indexed: set[str] = set()
+    dead: set[str] = set()
+    store = open_store(pipeline.cfg)
+    deadline = time.monotonic() + timeout
+    bar = tqdm(total=len(wanted), desc="indexed", unit="article", disable=None if progress else True, file=sys.stderr)
+    try:
+        while True:
+            pipeline.check_alive()
+            indexed = store.has_ids(sorted(wanted))
+            remaining = wanted - indexed
+            if remaining:
+                dead = {d.article_id for d in read_dead_letters(pipeline.cfg, idle_ms=300)
+                        if d.article_id in remaining}
+            bar.n = len(indexed) + len(dead & remaining)
+            bar.refresh()
+            if not remaining - dead:
+                return indexed, dead & remaining
+            if time.monotonic() > deadline:
+                raise TimeoutError(f"{len(remaining - dead)} of {len(wanted)} articles not indexed after "
+                                   f"{timeout:.0f} s; see the worker logs in {pipeline.cfg.log_dir}")
+            time.sleep(0.5)
+    finally:
+        bar.close()
+        store.close()
+
+
+def feed_paths(cfg: Settings, paths: list[str], progress: bool = True) -> tuple[list[str], list]:
+    """Produce every readable article; returns (ids sent, FeedErrors)."""
+    from tqdm import tqdm
+
+    from services.feed import FeedError, producer, read_articles, send_raw
+
+    prod = producer(cfg)
+    ids: list[str] = []
+    errors: list[FeedError] = []
+    try:
+        with tqdm(desc="fed", unit="article", disable=None if progress else True, file=sys.stderr) as bar:
+            for item in read_articles(paths):
+                if isinstance(item, FeedError):
+                    errors.append(item)
+                    continue
+                send_raw(prod, item)
+                ids.append(item.id)  # type: ignore[arg-type]
+                bar.update()
+        prod.flush()
+    finally:
+        prod.close()
+    return ids, errors
+
+
+def default_examples() -> list[str]:
+    return [str(Path(__file__).resolve().parent.parent / "examples")]

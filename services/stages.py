@@ -1,0 +1,72 @@
+"""What each stage does to one message's bytes: parse with the shared schema, run the pure function.
+
+Kept apart from the faust wiring (services/workers.py) so the same code serves `citydesk clean/tag`,
+the tests and the workers.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+
+from pydantic import BaseModel
+
+from schemas import CleanArticle, RawArticle, TaggedArticle, topics
+
+# Bodies larger than this are refused: no news article is that long, and Kiwi's time grows with length.
+MAX_BODY_BYTES = 2_000_000
+
+
+class StageError(ValueError):
+    """The message cannot be processed by this stage; the text says why and what to do."""
+
+
+def parse_json(payload: bytes) -> object:
+    if len(payload) > MAX_BODY_BYTES * 2:
+        raise StageError(f"message of {len(payload):,} bytes exceeds the {MAX_BODY_BYTES * 2:,}-byte limit")
+    text = payload.decode("utf-8")
+    if "\x00" in text:
+        raise StageError("message contains NUL characters; strip binary data before feeding")
+    try:
+        return json.loads(text)
+    except RecursionError as exc:
+        raise StageError("JSON nested too deeply to be an article") from exc
+    except json.JSONDecodeError as exc:
+        raise StageError(f"not JSON: {exc.msg} at line {exc.lineno} column {exc.colno}") from exc
+
+
+def clean_message(payload: bytes) -> CleanArticle:
+    from services.cleaner import clean
+
+    raw = RawArticle.model_validate(parse_json(payload))
+    if len(raw.body.encode("utf-8")) > MAX_BODY_BYTES:
+        raise StageError(f"body of {len(raw.body.encode('utf-8')):,} bytes exceeds {MAX_BODY_BYTES:,}: "
+                         "not a news article; split or trim it before feeding")
+    return clean(raw)
+
+
+def tag_message(payload: bytes) -> TaggedArticle:
+    from services.tagger import tag
+
+    return tag(CleanArticle.model_validate(parse_json(payload)))
+
+
+def parse_tagged(payload: bytes) -> TaggedArticle:
+    return TaggedArticle.model_validate(parse_json(payload))
+
+
+# stage name → (input topic, output topic, function). The indexer's output is the store.
+STAGES: dict[str, tuple[str, str | None, Callable[[bytes], BaseModel]]] = {
+    "cleaner": (topics.RAW, topics.CLEAN, clean_message),
+    "tagger": (topics.CLEAN, topics.TAGGED, tag_message),
+    "indexer": (topics.TAGGED, None, parse_tagged),
+}
+
+
+def article_id_of(payload: bytes) -> str | None:
+    """Best-effort article id of a message that failed, for the dead letter."""
+    try:
+        data = json.loads(payload.decode("utf-8"))
+        return str(data["id"]) if isinstance(data, dict) and data.get("id") else None
+    except Exception:
+        return None
