@@ -35,7 +35,7 @@ def normalize_url(url: str) -> str:
         host = f"{host}:{parts.port}"
     query = sorted((k, v) for k, v in parse_qsl(parts.query, keep_blank_values=True)
                    if not _TRACKING_PARAMS.match(k))
-    path = parts.path.rstrip("/") or "/"
+    path = parts.path.strip().rstrip("/") or "/"
     return urlunsplit((scheme, host, path, urlencode(query), ""))
 
 

@@ -30,7 +30,7 @@ def kiwi():  # type: ignore[no-untyped-def]
     from kiwipiepy import Kiwi
 
     with _lock:
-        return Kiwi(num_workers=0)
+        return Kiwi()
 
 
 def tokenize(text: str) -> list[Token]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -30,27 +31,38 @@ def taxonomy() -> Taxonomy:
                     tuple((s["code"], s["ko"], s["en"], s["terms"]) for s in data["sectors"]))
 
 
-def _count(term: str, text: str) -> int:
-    if term.isascii():  # AI, ICT, MOU: whole tokens only, not inside other words
-        import re
+def _spans(term: str, text: str) -> list[tuple[int, int]]:
+    # AI, ICT, MOU: whole tokens only, not inside other words
+    pattern = rf"(?<![A-Za-z]){re.escape(term)}(?![A-Za-z])" if term.isascii() else re.escape(term)
+    return [(m.start(), m.end()) for m in re.finditer(pattern, text)]
 
-        return len(re.findall(rf"(?<![A-Za-z]){re.escape(term)}(?![A-Za-z])", text))
-    return text.count(term)
+
+def _occurrences(text: str, tax: Taxonomy) -> dict[str, list[str]]:
+    """Each sector's matched terms, longest match first across the whole taxonomy: a term inside a longer
+    matched term (전시 in 기술전시회, 산업 in 물산업) does not count for its own sector."""
+    candidates = [(start, end, code, term) for code, _ko, _en, terms in tax.sectors for term in terms
+                  for start, end in _spans(term, text)]
+    candidates.sort(key=lambda c: (-(c[1] - c[0]), c[0]))
+    taken = bytearray(len(text))
+    found: dict[str, list[str]] = {}
+    for start, end, code, term in candidates:
+        if any(taken[start:end]):
+            continue
+        taken[start:end] = b"\x01" * (end - start)
+        found.setdefault(code, []).append(term)
+    return found
 
 
 def score_sectors(title: str, body: str) -> list[Sector]:
     tax = taxonomy()
+    weights = {code: terms for code, _ko, _en, terms in tax.sectors}
+    in_body, in_title = _occurrences(body, tax), _occurrences(title, tax)
     scored = []
-    for code, _ko, _en, terms in tax.sectors:
-        score, evidence = 0.0, []
-        # A longer term that contains a shorter one (물산업 ⊃ 산업) counts once, as the longer.
-        for term, weight in sorted(terms.items(), key=lambda kv: -len(kv[0])):
-            n = _count(term, body) + 2 * _count(term, title)
-            if n:
-                score += weight * n
-                evidence.append(term)
-        if score:
-            scored.append((code, round(score, 2), evidence))
+    for code, _ko, _en, _terms in tax.sectors:
+        hits = in_body.get(code, []) + 2 * in_title.get(code, [])
+        if hits:
+            score = sum(weights[code][t] for t in hits)
+            scored.append((code, round(score, 2), sorted(set(hits), key=hits.index)))
     if not scored:
         return []
     top = max(s for _, s, _ in scored)

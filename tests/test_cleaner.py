@@ -1,0 +1,99 @@
+"""The cleaner on the real seeds, scored against shared/gold, and its parsers under fuzzing."""
+
+from datetime import datetime
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from schemas import RawArticle
+from services.cleaner import CleaningError, analyze
+from services.cleaner.core import clean_text
+from services.cleaner.dates import parse_date
+from tests.conftest import read_seed, seed_ids
+
+
+def _output(article) -> str:
+    return "\n".join([article.title, article.subtitle or "", article.body])
+
+
+@pytest.mark.parametrize("key", seed_ids())
+def test_seed_keeps_the_article_and_drops_the_rest(key, gold):
+    g = gold[key]
+    article = analyze(RawArticle(id=key, body=read_seed(key))).article
+    out = _output(article)
+    assert [s for s in g["keep"] if s not in out] == []
+    assert [s for s in g["drop"] if s in out] == []
+    assert {s: out.count(s) for s in g["once"] if out.count(s) != 1} == {}
+
+
+@pytest.mark.parametrize("key", seed_ids())
+def test_seed_metadata(key, gold):
+    g = gold[key]
+    a = analyze(RawArticle(id=key, body=read_seed(key))).article
+    assert a.title == g["title"]
+    assert (a.published_at.isoformat()[:16] if a.published_at else None) == g["published"]
+    assert a.outlet == g["outlet"]
+    assert a.reporter == g["reporter"]
+    assert a.reporter_email == g["reporter_email"]
+
+
+@pytest.mark.parametrize("text, expected", [
+    ("입력 : 2019/06/13 [14:33]", "2019-06-13T14:33:00+09:00"),
+    ("등록 2024.07.30 13:34:14", "2024-07-30T13:34:14+09:00"),
+    ("김범수 작성일21-03-23 20:20본문", "2021-03-23T20:20:00+09:00"),
+    ("승인 2018.10.10 09:10", "2018-10-10T09:10:00+09:00"),
+    ("입력 2023.11.08 16:42", "2023-11-08T16:42:00+09:00"),
+    ("2023년 5월 12일 (금) 10:21", "2023-05-12T10:21:00+09:00"),
+    ("기사입력 2024/02/15 [11:30]", "2024-02-15T11:30:00+09:00"),
+    ("등록 2024-09-03 오후 2:17:05", "2024-09-03T14:17:05+09:00"),
+    ("등록 2024-09-03 오전 12:05:00", "2024-09-03T00:05:00+09:00"),
+])
+def test_korean_date_formats(text, expected):
+    assert parse_date(text).isoformat() == expected
+
+
+@pytest.mark.parametrize("text", ["109일부터 13일까지", "2019/13/45 10:00", "20181010일부터", "전화 010-6866-9289"])
+def test_text_with_lost_digits_never_yields_a_wrong_date(text):
+    value = parse_date(text)
+    assert value is None
+
+
+def test_a_page_date_widget_is_not_the_published_date(gold):
+    key = next(k for k in gold if "맑음동두천" in gold[k]["drop"])
+    a = analyze(RawArticle(body=read_seed(key))).article
+    assert a.published_at.year == 2024 and a.published_at.month == 7  # not the widget's 2026.01.08
+
+
+def test_explain_gives_every_line_a_reason():
+    verdicts, _ = clean_text("제목이 되는 한 줄의 기사 제목\n광고\n[테스트신문=홍길동 기자] 본문은 이렇게 길게 이어지는 문장으로 끝난다.\n무단전재 및 재배포 금지")
+    reasons = {v.text: v.reason for v in verdicts}
+    assert reasons["광고"] == "ad"
+    assert reasons["무단전재 및 재배포 금지"] == "footer"
+    assert reasons["제목이 되는 한 줄의 기사 제목"] == "title"
+    assert sum(v.kept for v in verdicts) == 1
+
+
+def test_page_of_only_boilerplate_is_refused_with_a_reason():
+    with pytest.raises(CleaningError, match="no article text"):
+        analyze(RawArticle(body="광고\n광고\n댓글목록\n등록된 댓글이 없습니다.\n무단전재 및 재배포 금지"))
+
+
+def test_appended_article_does_not_reach_the_body(gold):
+    key = next(k for k in gold if "김혜영 서울시의원" in gold[k]["drop"])
+    body = analyze(RawArticle(body=read_seed(key))).article.body
+    assert "기초예술" not in body and "한강버스" not in body
+
+
+@given(st.text(alphabet=st.sampled_from(list("가나다라대구시청두협력다.요 \n광고[]=기자@0123456789:/")), max_size=400))
+def test_clean_text_never_crashes_and_keeps_only_input_lines(text):
+    verdicts, _ = clean_text(text)
+    lines = {line.strip() for line in text.splitlines()}
+    assert all(v.reason for v in verdicts)
+    assert all(v.text in lines or v.text.lstrip("•◦▪ ") for v in verdicts)
+
+
+@given(st.text(max_size=60))
+def test_parse_date_is_none_or_a_real_date(text):
+    value = parse_date(text)
+    assert value is None or (isinstance(value, datetime) and value.tzinfo is not None)

@@ -1,0 +1,87 @@
+"""The embedded store: what a user searching Korean text notices (inflections, short words, phrases),
+filters, facets, idempotent writes, persistence. Runs on the real seeds through clean and tag."""
+
+import pytest
+
+from schemas import RawArticle
+from services.cleaner import clean
+from services.indexer.embedded import EmbeddedStore
+from services.indexer.store import SearchQuery
+from services.tagger import tag
+from tests.conftest import read_seed, seed_ids
+
+
+@pytest.fixture(scope="module")
+def articles():
+    return {k: tag(clean(RawArticle(id=k, body=read_seed(k)))) for k in seed_ids()}
+
+
+@pytest.fixture(scope="module")
+def store(articles, tmp_path_factory):
+    directory = tmp_path_factory.mktemp("store")
+    writer = EmbeddedStore(directory, writer=True)
+    writer.write(list(articles.values()))
+    writer.close()
+    return EmbeddedStore(directory)
+
+
+def ids(store, **kw):
+    return {h.id for h in store.search(SearchQuery(limit=50, **kw)).hits}
+
+
+def test_a_word_finds_its_inflected_forms(store, articles):
+    # 협력 appears as 협력을, 협력하기로, 협력할, 상생협력 … in every seed
+    with_word = {k for k, a in articles.items() if "협력" in a.body}
+    assert ids(store, text="협력") == with_word
+
+
+def test_two_syllable_words_are_found(store, articles):
+    for word in ("포럼", "인재", "방역"):
+        expected = {k for k, a in articles.items() if word in a.title + a.body}
+        assert expected and ids(store, text=word) == expected
+
+
+def test_phrases_are_phrases(store, articles):
+    assert ids(store, text='"상생 협력"') == {k for k, a in articles.items() if "상생협력" in a.title + a.body}
+    assert ids(store, text='"협력 상생"') == set()
+
+
+def test_compound_matches_however_kiwi_split_it(store, articles):
+    assert ids(store, text="자매결연") == {k for k, a in articles.items() if "자매결연" in a.title + a.body}
+
+
+def test_filters_and_facets(store, articles):
+    cn = ids(store, country=["CN"])
+    assert cn == {k for k, a in articles.items() if any(p.country == "CN" for p in a.places)}
+    res = store.search(SearchQuery(relation=["sister_city"], limit=50))
+    assert {h.id for h in res.hits} == {k for k, a in articles.items()
+                                          if any("sister_city" in r.kinds for r in a.relations)}
+    assert dict(res.facets["relation_kind"])["sister_city"] == res.total
+    assert ids(store, sector=["smart_city"], text="스마트시티")
+
+
+def test_date_range(store, articles):
+    from datetime import datetime, timedelta, timezone
+
+    kst = timezone(timedelta(hours=9))
+    got = ids(store, since=datetime(2020, 1, 1, tzinfo=kst), until=datetime(2022, 1, 1, tzinfo=kst))
+    assert got == {k for k, a in articles.items()
+                   if a.published_at and datetime(2020, 1, 1, tzinfo=kst) <= a.published_at <= datetime(2022, 1, 1, tzinfo=kst)}
+
+
+def test_writing_the_same_articles_again_changes_nothing(articles, tmp_path):
+    s = EmbeddedStore(tmp_path, writer=True)
+    batch = list(articles.values())
+    s.write(batch)
+    s.write(batch)
+    s.write(batch[:2] + batch[:2])
+    assert s.count() == len(batch)
+    s.close()
+    reopened = EmbeddedStore(tmp_path)
+    assert reopened.count() == len(batch)
+    assert reopened.get(batch[0].id)["title"] == batch[0].title
+
+
+def test_an_empty_store_answers_empty(tmp_path):
+    s = EmbeddedStore(tmp_path / "nothing")
+    assert s.count() == 0 and s.search(SearchQuery(text="협력")).total == 0
