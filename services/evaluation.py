@@ -1,0 +1,140 @@
+"""`citydesk eval`: the cleaner's and tagger's figures against a gold file (format of shared/gold/seeds.json).
+
+Cleaner: keep recall (gold 'keep' strings found), drop rate (gold 'drop' strings absent), once rate
+(gold 'once' strings present exactly once) over title + subtitle + body, and metadata accuracy.
+Tagger: precision/recall/F1 per entity type, matching by canonical name or any gold alias; partners and
+relations listed as optional in the gold count neither for nor against.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+from schemas import RawArticle
+from services.cleaner import CleaningError, clean
+from services.tagger import tag
+
+
+def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
+    p = tp / (tp + fp) if tp + fp else 1.0
+    r = tp / (tp + fn) if tp + fn else 1.0
+    return {"precision": round(p, 3), "recall": round(r, 3),
+            "f1": round(2 * p * r / (p + r), 3) if p + r else 0.0, "tp": tp, "fp": fp, "fn": fn}
+
+
+class _Counter:
+    def __init__(self) -> None:
+        self.tp = self.fp = self.fn = 0
+
+    def add(self, predicted: set, expected: set, ignored: set = frozenset()) -> None:  # type: ignore[assignment]
+        predicted = predicted - ignored
+        self.tp += len(predicted & expected)
+        self.fp += len(predicted - expected)
+        self.fn += len(expected - predicted)
+
+    def result(self) -> dict[str, float]:
+        return _prf(self.tp, self.fp, self.fn)
+
+
+def _canon(names_by_alias: dict[str, str], name: str) -> str:
+    return names_by_alias.get(name, name)
+
+
+def evaluate(gold_file: Path, raw_dir: Path) -> dict[str, Any]:
+    gold = json.loads(gold_file.read_text(encoding="utf-8"))
+    keep = [0, 0]
+    drop = [0, 0]
+    once = [0, 0]
+    meta = [0, 0]
+    counters = {k: _Counter() for k in ("korean_govs", "partners", "countries", "people", "relations",
+                                        "relation_kinds")}
+    primary = [0, 0]
+    sector_precision = [0, 0]
+    exchange = [0, 0]
+    failures: list[str] = []
+    for key, g in gold.items():
+        path = raw_dir / g["file"]
+        raw = RawArticle(id=key, body=path.read_text(encoding="utf-8"),
+                         content_type=g.get("content_type", "text/plain"))
+        try:
+            article = clean(raw)
+        except CleaningError as exc:
+            failures.append(f"{key}: {exc}")
+            continue
+        out = "\n".join([article.title, article.subtitle or "", article.body])
+        keep[0] += sum(s in out for s in g.get("keep", []))
+        keep[1] += len(g.get("keep", []))
+        drop[0] += sum(s not in out for s in g.get("drop", []))
+        drop[1] += len(g.get("drop", []))
+        once[0] += sum(out.count(s) == 1 for s in g.get("once", []))
+        once[1] += len(g.get("once", []))
+        published = article.published_at.isoformat()[:16] if article.published_at else None
+        for field, value in (("title", article.title), ("published", published), ("outlet", article.outlet),
+                             ("reporter", article.reporter), ("reporter_email", article.reporter_email)):
+            if field in g:
+                meta[0] += value == g[field]
+                meta[1] += 1
+        if "korean_govs" not in g:
+            continue
+        t = tag(article)
+        aliases: dict[str, str] = {}
+        for item in g.get("korean_govs", []) + g.get("partners", []):
+            for alias in item.get("aliases", []):
+                aliases[alias] = item["name"]
+        optional = set(g.get("partners_optional", []))
+        govs_pred = {_canon(aliases, p.name) for p in t.places if p.kind == "korean_local_gov"}
+        counters["korean_govs"].add(govs_pred, {x["name"] for x in g["korean_govs"]})
+        partners_pred = {_canon(aliases, r.partner) for r in t.relations}
+        counters["partners"].add(partners_pred, {x["name"] for x in g["partners"]}, optional)
+        countries_pred = {p.country for p in t.places if p.kind == "country"} | {r.partner_country
+                                                                                  for r in t.relations}
+        counters["countries"].add(countries_pred - {"KR"}, set(g["countries"]), set(g.get("countries_optional", [])))
+        person_alias = {a: p["name"] for p in g["people"] for a in p.get("aliases", [])}
+        counters["people"].add({_canon(person_alias, p.name) for p in t.people}, {p["name"] for p in g["people"]})
+        rel_pred = {(_canon(aliases, r.korean_party), _canon(aliases, r.partner)) for r in t.relations}
+        rel_gold = {(r["korean"], r["partner"]) for r in g["relations"]}
+        rel_optional = {(k, p) for k, _ in rel_pred for p in optional}
+        counters["relations"].add(rel_pred, rel_gold, rel_optional)
+        kinds_pred = {(_canon(aliases, r.korean_party), _canon(aliases, r.partner), k) for r in t.relations
+                      for k in r.kinds}
+        kinds_gold = {(r["korean"], r["partner"], k) for r in g["relations"] for k in r["kinds"]}
+        counters["relation_kinds"].add(kinds_pred, kinds_gold,
+                                       {x for x in kinds_pred if (x[0], x[1]) in rel_optional})
+        codes = {s.code for s in t.sectors}
+        prim, acceptable = set(g["sectors"]["primary"]), set(g["sectors"].get("acceptable", []))
+        primary[0] += len(prim & codes)
+        primary[1] += len(prim)
+        sector_precision[0] += len(codes & (prim | acceptable))
+        sector_precision[1] += len(codes)
+        exchange[0] += t.is_exchange == g["exchange"]
+        exchange[1] += 1
+
+    def ratio(pair: list[int]) -> float | None:
+        return round(pair[0] / pair[1], 3) if pair[1] else None
+
+    return {
+        "articles": len(gold),
+        "cleaner": {"keep_recall": ratio(keep), "drop_rate": ratio(drop), "once_rate": ratio(once),
+                    "metadata_accuracy": ratio(meta), "failures": failures},
+        "tagger": {**{k: c.result() for k, c in counters.items()},
+                   "sector_primary_recall": ratio(primary), "sector_precision": ratio(sector_precision),
+                   "exchange_accuracy": ratio(exchange)},
+    }
+
+
+def format_report(report: dict[str, Any]) -> str:
+    c, t = report["cleaner"], report["tagger"]
+    lines = [f"articles: {report['articles']}", "cleaner:",
+             f"  keep recall {c['keep_recall']}  drop rate {c['drop_rate']}  once rate {c['once_rate']}  "
+             f"metadata accuracy {c['metadata_accuracy']}"]
+    lines += [f"  failed: {f}" for f in c["failures"]]
+    lines.append("tagger:               precision  recall     F1")
+    for name in ("korean_govs", "partners", "countries", "people", "relations", "relation_kinds"):
+        r = t[name]
+        lines.append(f"  {name:<18} {r['precision']:>9} {r['recall']:>7} {r['f1']:>6}   "
+                     f"(tp {r['tp']}, fp {r['fp']}, fn {r['fn']})")
+    lines.append(f"  sector primary recall {t['sector_primary_recall']}  sector precision {t['sector_precision']}  "
+                 f"exchange accuracy {t['exchange_accuracy']}")
+    return "\n".join(lines)
