@@ -48,13 +48,7 @@ def search_body(query: SearchQuery) -> dict[str, Any]:
     if query.text.strip():
         must.append({"simple_query_string": {"query": query.text, "fields": ["title^2", "subtitle", "body"],
                                              "default_operator": "and"}})
-    filters: list[dict[str, Any]] = []
-    for name, values in (("sector", query.sector), ("place", query.place),
-                         ("country", [c.upper() for c in query.country]), ("person", query.person),
-                         ("relation_kind", query.relation), ("partner", query.partner),
-                         ("korean_party", query.korean_party)):
-        if values:
-            filters.append({"terms": {name: values}})
+    filters: list[dict[str, Any]] = [{"terms": {name: values}} for name, values in query.keyword_filters().items()]
     if query.exchange_only:
         filters.append({"term": {"exchange": True}})
     if query.since or query.until:

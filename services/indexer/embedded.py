@@ -137,13 +137,12 @@ class EmbeddedStore(ArticleStore):
             should = [(tantivy.Occur.Should, self._terms_query(field, terms))
                       for terms in variants for field in ("title_terms", "body_terms")]
             must.append((tantivy.Occur.Must, tantivy.Query.boolean_query(should)))
-        filters = {"sector": query.sector, "place": query.place, "country": [c.upper() for c in query.country],
-                   "person": query.person, "relation_kind": query.relation, "partner": query.partner,
-                   "korean_party": query.korean_party, "exchange": ["true"] if query.exchange_only else []}
+        filters = query.keyword_filters()
+        if query.exchange_only:
+            filters["exchange"] = ["true"]
         for name, values in filters.items():
-            if values:
-                any_of = [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, name, v)) for v in values]
-                must.append((tantivy.Occur.Must, tantivy.Query.boolean_query(any_of)))
+            any_of = [(tantivy.Occur.Should, tantivy.Query.term_query(self.schema, name, v)) for v in values]
+            must.append((tantivy.Occur.Must, tantivy.Query.boolean_query(any_of)))
         if query.since or query.until:
             low = _utc(query.since) if query.since else datetime(1900, 1, 1)
             high = _utc(query.until) if query.until else datetime(2200, 1, 1)

@@ -32,6 +32,13 @@ class SearchQuery(BaseModel):
     limit: int = 10
     facet_size: int = 10
 
+    def keyword_filters(self) -> dict[str, list[str]]:
+        """Index field → accepted values (any of them), for every store alike."""
+        filters = {"sector": self.sector, "place": self.place, "country": [c.upper() for c in self.country],
+                   "person": self.person, "relation_kind": self.relation, "partner": self.partner,
+                   "korean_party": self.korean_party}
+        return {name: values for name, values in filters.items() if values}
+
 
 class Hit(BaseModel):
     id: str
