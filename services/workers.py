@@ -93,32 +93,29 @@ def build_app(stage: str, cfg: Settings) -> faust.App:
             # CPU-bound work (Kiwi) runs off the event loop so heartbeats keep flowing.
             results = await loop.run_in_executor(None, run_batch, [e.message.value or b"" for e in events])
             pending, dead = [], 0
+            good = []
+            for event, result in zip(events, results, strict=True):
+                if isinstance(result, BaseException):
+                    pending.append(await send_dead_letter(result, event))
+                    dead += 1
+                else:
+                    good.append((event, result))
             if out is not None:
-                for event, result in zip(events, results, strict=True):
-                    if isinstance(result, BaseException):
-                        pending.append(await send_dead_letter(result, event))
+                for _, result in good:
+                    pending.append(await out.send(key=result.id.encode(),  # type: ignore[attr-defined]
+                                                  value=result.model_dump_json().encode()))
+            elif good:
+                if "store" not in store_holder:
+                    store_holder["store"] = open_store(cfg, writer=True)
+                    atexit.register(store_holder["store"].close)
+                written = await write_with_retry(store_holder["store"], [r for _, r in good])
+                by_id = {r.id: e for e, r in good}  # type: ignore[attr-defined]
+                for rejection in written.rejected:
+                    event = by_id.get(rejection.article_id)
+                    if event is not None:
+                        pending.append(await send_dead_letter(
+                            ValueError(f"store rejected the document: {rejection.reason}"), event))
                         dead += 1
-                    else:
-                        pending.append(await out.send(key=result.id.encode(),  # type: ignore[attr-defined]
-                                                      value=result.model_dump_json().encode()))
-            else:
-                good = [(e, r) for e, r in zip(events, results, strict=True) if not isinstance(r, BaseException)]
-                for event, result in zip(events, results, strict=True):
-                    if isinstance(result, BaseException):
-                        pending.append(await send_dead_letter(result, event))
-                        dead += 1
-                if good:
-                    if "store" not in store_holder:
-                        store_holder["store"] = open_store(cfg, writer=True)
-                        atexit.register(store_holder["store"].close)
-                    written = await write_with_retry(store_holder["store"], [r for _, r in good])
-                    by_id = {r.id: e for e, r in good}  # type: ignore[attr-defined]
-                    for rejection in written.rejected:
-                        event = by_id.get(rejection.article_id)
-                        if event is not None:
-                            pending.append(await send_dead_letter(
-                                ValueError(f"store rejected the document: {rejection.reason}"), event))
-                            dead += 1
             await asyncio.gather(*pending)  # delivered before this batch is acknowledged
             log.info("%s: %d in, %d out, %d dead-lettered in %.2f s", stage, len(events), len(events) - dead,
                      dead, time.perf_counter() - started, extra={"stage": stage})
