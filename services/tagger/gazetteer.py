@@ -92,10 +92,9 @@ class Gazetteer:
         self.countries = {e.country: e for es in self.by_surface.values() for e in es if e.kind == "country"}
 
     def _add(self, entry: Entry, surfaces: list[str]) -> None:
-        key = (entry.name, entry.country, entry.kind)
-        if key in {(e.name, e.country, e.kind) for e in self.by_name.values() if e.name == entry.name}:
+        first = self.by_name.setdefault(entry.name, entry)
+        if first is not entry and (first.country, first.kind) == (entry.country, entry.kind):
             return  # curated rows come first and win over a source's row of the same name
-        self.by_name.setdefault(entry.name, entry)
         for surface in dict.fromkeys(surfaces):
             if surface in self.stoplist or (len(surface) < 2 and _HANGUL.search(surface)):
                 continue
