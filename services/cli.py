@@ -10,7 +10,11 @@ import time
 from datetime import datetime
 from pathlib import Path
 
+from schemas import RELATION_KINDS
 from services.settings import Settings, settings
+from services.stages import STAGES
+
+QUIET_COMMANDS = ("clean", "tag", "search", "eval")
 
 DESCRIPTION = """\
 citydesk turns scraped Korean news about city diplomacy into clean, tagged, searchable records:
@@ -202,6 +206,12 @@ def _date(value: str) -> datetime:
     return to_kst(datetime.fromisoformat(value))
 
 
+def _in_process_parser(sub, name: str, help_text: str) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
+    p = sub.add_parser(name, help=help_text)
+    p.add_argument("files", nargs="+", help=".html/.htm files are HTML, anything else plain text; - for stdin")
+    return p
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="citydesk", description=DESCRIPTION,
                                      formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -223,7 +233,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("worker", help="run one worker process (cleaner, tagger or indexer)",
                        description="Run one stage as a faust worker. Start more of the same to share the "
                        "topic's partitions (partitions are the unit of parallelism).")
-    p.add_argument("name", choices=["cleaner", "tagger", "indexer"])
+    p.add_argument("name", choices=list(STAGES))
     p.set_defaults(func=_cmd_worker)
 
     p = sub.add_parser("setup", help="create the topics (idempotent)")
@@ -239,13 +249,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--quiet", action="store_true", help="no progress bar")
     p.set_defaults(func=_cmd_feed)
 
-    p = sub.add_parser("clean", help="clean files in-process (no broker); one JSON object per line")
-    p.add_argument("files", nargs="+", help=".html/.htm files are HTML, anything else plain text; - for stdin")
+    p = _in_process_parser(sub, "clean", "clean files in-process (no broker); one JSON object per line")
     p.add_argument("--explain", action="store_true", help="show every line with its verdict and reason")
     p.set_defaults(func=_cmd_clean)
 
-    p = sub.add_parser("tag", help="clean and tag files in-process (no broker); one JSON object per line")
-    p.add_argument("files", nargs="+", help=".html/.htm files are HTML, anything else plain text; - for stdin")
+    p = _in_process_parser(sub, "tag", "clean and tag files in-process (no broker); one JSON object per line")
     p.add_argument("--terms", action="store_true", help="include the search terms (morphemes)")
     p.set_defaults(func=_cmd_tag)
 
@@ -258,7 +266,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--country", action="append", default=[], help="ISO country code, e.g. CN")
     p.add_argument("--person", action="append", default=[], help="person's name")
     p.add_argument("--relation", action="append", default=[],
-                   choices=["sister_city", "friendship_city", "agreement", "visit", "event"], help="relation kind")
+                   choices=RELATION_KINDS, help="relation kind")
     p.add_argument("--partner", action="append", default=[], help="foreign partner, e.g. 충칭시")
     p.add_argument("--korean-party", action="append", default=[], help="Korean government, e.g. 대구광역시")
     p.add_argument("--exchange-only", action="store_true", help="only articles about international exchange")
@@ -288,10 +296,8 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     cfg = settings()
     configure(cfg.log_level, cfg.log_format)
-    if args.command not in ("worker",):
-        logging.getLogger("citydesk").setLevel(max(logging.getLogger().level, logging.WARNING)
-                                               if args.command in ("clean", "tag", "search", "eval") else
-                                               logging.getLogger().level)
+    if args.command in QUIET_COMMANDS:  # their output is the result; progress logs would only get in the way
+        logging.getLogger("citydesk").setLevel(max(logging.getLogger().level, logging.WARNING))
     try:
         return args.func(args, cfg)
     except (RuntimeError, TimeoutError, FileNotFoundError) as exc:

@@ -17,9 +17,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from services.settings import Settings
+from services.stages import STAGES
 
 log = logging.getLogger("citydesk.run")
-WORKERS = ("cleaner", "tagger", "indexer")
 
 
 @dataclass
@@ -38,7 +38,7 @@ class Pipeline:
         created = create_topics(self.cfg)
         if created:
             log.info("created topics %s with %d partitions", ", ".join(created), self.cfg.partitions)
-        for stage in WORKERS:
+        for stage in STAGES:
             for n in range((scale or {}).get(stage, 1)):
                 self.start_worker(stage, n)
 
