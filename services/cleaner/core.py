@@ -147,6 +147,7 @@ def classify(lines: list[str], pats: Patterns, title_hint: str | None = None) ->
     n = len(lines)
     reasons: list[str] = [""] * n
     meta = Metadata()
+    datelines = [parse_dateline(line, pats) if line else None for line in lines]
 
     for i, line in enumerate(lines):
         if not line:
@@ -177,7 +178,7 @@ def classify(lines: list[str], pats: Patterns, title_hint: str | None = None) ->
         if title_hint and comparable(line) == comparable(title_hint):
             title_index = i
             break
-        if not title_hint and _title_like(line) and parse_dateline(line, pats) is None \
+        if not title_hint and _title_like(line) and datelines[i] is None \
                 and byline_reporter(line) == (None, None) and hangul_ratio(line) > 0.3:
             title_index = i
             break
@@ -191,12 +192,12 @@ def classify(lines: list[str], pats: Patterns, title_hint: str | None = None) ->
 
     # Body start: the first dateline after the title, else the first sentence-like line.
     start = title_index + 1
-    body_start = next((i for i in range(start, n) if not reasons[i] and parse_dateline(lines[i], pats)), None)
+    body_start = next((i for i in range(start, n) if not reasons[i] and datelines[i]), None)
     if body_start is None:
         body_start = next((i for i in range(start, n)
                            if not reasons[i] and is_sentence(lines[i]) and len(lines[i]) >= 40), n)
 
-    body_keys = [comparable(_strip_dateline(lines[i], pats)) for i in range(n)]
+    body_keys = [comparable(lines[i][d.end:] if (d := datelines[i]) else lines[i]) for i in range(n)]
     title_key = comparable(meta.title) if meta.title else None
 
     # Between title and body: repeated title, subtitles, summary lines that the body repeats.
@@ -230,7 +231,7 @@ def classify(lines: list[str], pats: Patterns, title_hint: str | None = None) ->
         if ended_by:
             reasons[i] = reasons[i] or ended_by
             continue
-        dateline = parse_dateline(line, pats)
+        dateline = datelines[i]
         if dateline is not None:
             if kept_any:
                 ended_by = "appended_article"
