@@ -362,7 +362,7 @@ def analyze(raw: RawArticle) -> Cleaning:
         subtitle=meta.subtitle,
         body="\n\n".join(paragraphs),
         published_at=to_kst(published) if isinstance(published, datetime) else None,
-        updated_at=meta.updated_at,
+        updated_at=meta.updated_at or html_meta.get("updated_at"),  # type: ignore[arg-type]
         outlet=raw.outlet or meta.outlet or html_meta.get("outlet"),  # type: ignore[arg-type]
         reporter=meta.reporter or html_meta.get("reporter"),  # type: ignore[arg-type]
         reporter_email=meta.reporter_email,

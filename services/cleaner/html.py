@@ -9,7 +9,21 @@ from datetime import datetime
 
 import trafilatura
 
-from services.cleaner.dates import parse_date
+from services.cleaner.dates import parse_date, to_kst
+
+
+def _markup_date(html: str, *, original: bool) -> datetime | None:
+    """The page's own date and time from its markup (meta tags, time elements, JSON-LD). No guessing
+    from free text or URLs (extensive_search=False): unknown is better than wrong."""
+    from htmldate import find_date
+
+    found = find_date(html, outputformat="%Y-%m-%dT%H:%M:%S%z", original_date=original, extensive_search=False)
+    if not found:
+        return None
+    try:
+        return to_kst(datetime.fromisoformat(found))
+    except ValueError:
+        return None
 
 
 def extract_html(html: str, url: str | None = None) -> tuple[str, dict[str, object]]:
@@ -27,10 +41,12 @@ def extract_html(html: str, url: str | None = None) -> tuple[str, dict[str, obje
         meta["outlet"] = doc.sitename.strip()
     if doc.author:
         meta["reporter"] = doc.author.split(";")[0].replace("기자", "").strip() or None
-    if doc.date:
-        published: datetime | None = parse_date(doc.date)
-        if published is not None:
-            meta["published_at"] = published
+    published = _markup_date(html, original=True) or (parse_date(doc.date) if doc.date else None)
+    if published is not None:
+        meta["published_at"] = published
+    updated = _markup_date(html, original=False)
+    if updated is not None and updated != published:
+        meta["updated_at"] = updated
     # The title line leads the text so that the line rules can find and drop its repeats.
     if meta.get("title"):
         text = f"{meta['title']}\n{text}"

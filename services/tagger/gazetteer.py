@@ -3,7 +3,7 @@
 Matching rules, each guarding against a false place seen in practice:
 - a name must start at a word or morpheme boundary (no 대구 inside 연대구조);
 - it must end at a morpheme boundary, at non-Hangul text, or before a suffix such as 시/성/시장
-  (청두시장 → 청두 + 시장);
+  (청두시장 → 청두 + 시장) or a particle (앵커리지와: Kiwi reads it as one token) — rules.json;
 - a two-syllable name also needs Kiwi to read it as a proper noun, a suffix after it, or its full
   name elsewhere in the same article (나라, 구조 are common words);
 - names in stoplist.txt never match.
@@ -19,13 +19,10 @@ from functools import cache
 from pathlib import Path
 
 from services.analysis import Token
+from services.tagger.rules import load_rules
 
 DATA = Path(__file__).with_name("data")
 _HANGUL = re.compile(r"[가-힣]")
-# What may follow a place name inside the same word.
-PLACE_SUFFIXES = ("시장", "시민", "시청", "시의회", "시정부", "시와", "시는", "시가", "시의", "시에", "시를", "시",
-                  "성장", "성정부", "성", "도지사", "도민", "도청", "도", "군수", "군", "구청장", "구", "주지사", "주",
-                  "측", "정부", "지사", "당서기", "현지")
 KIND_PRIORITY = {"korean_local_gov": 0, "country": 1, "foreign_region": 2, "foreign_city": 3}
 
 
@@ -105,6 +102,7 @@ class Gazetteer:
         starts = {t.start for t in tokens}
         ends = {t.end for t in tokens}
         proper = {(t.start, t.end) for t in tokens if t.tag == "NNP"}
+        rules = load_rules()
         candidates: list[Mention] = []
         i, n = 0, len(text)
         while i < n:
@@ -115,7 +113,7 @@ class Gazetteer:
             for length in range(min(self.max_len, n - i), 0, -1):
                 surface = text[i:i + length]
                 entries = self.by_surface.get(surface)
-                if entries and self._ends_well(text, i + length, ends):
+                if entries and self._ends_well(text, i + length, ends, rules.place_followers):
                     found = Mention(entries[0], surface, i, i + length)
                     break
             if found:
@@ -124,20 +122,21 @@ class Gazetteer:
             else:
                 i += 1
         full_names = {m.entry.name for m in candidates if len(m.surface) >= 3}
-        return [m for m in candidates if self._confident(m, text, proper, full_names)]
+        return [m for m in candidates if self._confident(m, text, proper, full_names, rules.place_suffixes)]
 
     @staticmethod
-    def _ends_well(text: str, end: int, ends: set[int]) -> bool:
+    def _ends_well(text: str, end: int, ends: set[int], followers: tuple[str, ...]) -> bool:
         if end >= len(text) or not _HANGUL.match(text[end]) or end in ends:
             return True
-        return text.startswith(PLACE_SUFFIXES, end)
+        return text.startswith(followers, end)
 
     @staticmethod
-    def _confident(m: Mention, text: str, proper: set[tuple[int, int]], full_names: set[str]) -> bool:
+    def _confident(m: Mention, text: str, proper: set[tuple[int, int]], full_names: set[str],
+                   suffixes: tuple[str, ...]) -> bool:
         if len(m.surface) >= 3 or not _HANGUL.search(m.surface):
             return True
         return ((m.start, m.end) in proper or m.entry.name in full_names
-                or (text.startswith(PLACE_SUFFIXES, m.end) and not text.startswith("도", m.end)))
+                or (text.startswith(suffixes, m.end) and not text.startswith("도", m.end)))
 
 
 @cache

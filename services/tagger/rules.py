@@ -24,6 +24,8 @@ class Rules:
     roles: tuple[str, ...]
     past_marker: re.Pattern[str]
     korean_surnames: frozenset[str]
+    place_suffixes: tuple[str, ...]
+    place_followers: tuple[str, ...]
 
     def strip_particles(self, word: str) -> str:
         return self.particles.sub("", word)
@@ -46,4 +48,7 @@ def load_rules() -> Rules:
         roles=tuple(sorted(roles, key=len, reverse=True)),
         past_marker=re.compile(data["past_marker"]),
         korean_surnames=frozenset(data["korean_surnames"]),
+        place_suffixes=tuple(sorted(data["place_suffixes"], key=len, reverse=True)),
+        # Longest first, so 시장 is tried before 시.
+        place_followers=tuple(sorted(set(data["place_suffixes"]) | set(data["particles"]), key=len, reverse=True)),
     )
