@@ -172,7 +172,7 @@ def _cmd_eval(args: argparse.Namespace, cfg: Settings) -> int:
     from services.evaluation import evaluate, format_report
 
     report = evaluate(Path(args.gold), Path(args.raw_dir))
-    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report))
+    print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report, args.details))
     return 0
 
 
@@ -279,6 +279,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="score the cleaner and tagger against a gold file")
     p.add_argument("--gold", required=True, help="gold JSON (the format of shared/gold/seeds.json)")
     p.add_argument("--raw-dir", required=True, help="directory holding the gold's raw files")
+    p.add_argument("--details", action="store_true", help="list every miss, article by article")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_eval)
 

@@ -2,8 +2,9 @@
 
 Cleaner: keep recall (gold 'keep' strings found), drop rate (gold 'drop' strings absent), once rate
 (gold 'once' strings present exactly once) over title + subtitle + body, and metadata accuracy.
-Tagger: precision/recall/F1 per entity type, matching by canonical name or any gold alias; partners and
-relations listed as optional in the gold count neither for nor against.
+Tagger: precision/recall/F1 per entity type, matching by canonical name or any gold alias; partners,
+relations, countries and Korean governments listed as optional in the gold count neither for nor against.
+`--details` lists every miss per article.
 """
 
 from __future__ import annotations
@@ -28,11 +29,15 @@ class _Counter:
     def __init__(self) -> None:
         self.tp = self.fp = self.fn = 0
 
-    def add(self, predicted: set, expected: set, ignored: set = frozenset()) -> None:  # type: ignore[assignment]
+    def add(self, predicted: set, expected: set, ignored: set = frozenset(),  # type: ignore[assignment]
+            misses: list[str] | None = None, label: str = "") -> None:
         predicted = predicted - ignored
         self.tp += len(predicted & expected)
         self.fp += len(predicted - expected)
         self.fn += len(expected - predicted)
+        if misses is not None:
+            misses += [f"{label} false positive: {x}" for x in sorted(map(str, predicted - expected))]
+            misses += [f"{label} missed: {x}" for x in sorted(map(str, expected - predicted))]
 
     def result(self) -> dict[str, float]:
         return _prf(self.tp, self.fp, self.fn)
@@ -54,6 +59,7 @@ def evaluate(gold_file: Path, raw_dir: Path) -> dict[str, Any]:
     sector_precision = [0, 0]
     exchange = [0, 0]
     failures: list[str] = []
+    details: dict[str, list[str]] = {}
     for key, g in gold.items():
         path = raw_dir / g["file"]
         raw = RawArticle(id=key, body=path.read_text(encoding="utf-8"),
@@ -64,18 +70,24 @@ def evaluate(gold_file: Path, raw_dir: Path) -> dict[str, Any]:
             failures.append(f"{key}: {exc}")
             continue
         out = "\n".join([article.title, article.subtitle or "", article.body])
+        misses: list[str] = details.setdefault(key, [])
         keep[0] += sum(s in out for s in g.get("keep", []))
         keep[1] += len(g.get("keep", []))
+        misses += [f"keep missed: {s}" for s in g.get("keep", []) if s not in out]
         drop[0] += sum(s not in out for s in g.get("drop", []))
         drop[1] += len(g.get("drop", []))
+        misses += [f"drop leaked: {s}" for s in g.get("drop", []) if s in out]
         once[0] += sum(out.count(s) == 1 for s in g.get("once", []))
         once[1] += len(g.get("once", []))
+        misses += [f"once: {s} x{out.count(s)}" for s in g.get("once", []) if out.count(s) != 1]
         published = article.published_at.isoformat()[:16] if article.published_at else None
         for field, value in (("title", article.title), ("published", published), ("outlet", article.outlet),
                              ("reporter", article.reporter), ("reporter_email", article.reporter_email)):
             if field in g:
                 meta[0] += value == g[field]
                 meta[1] += 1
+                if value != g[field]:
+                    misses.append(f"{field}: {value!r}, gold {g[field]!r}")
         if "korean_govs" not in g:
             continue
         t = tag(article)
@@ -85,25 +97,32 @@ def evaluate(gold_file: Path, raw_dir: Path) -> dict[str, Any]:
                 aliases[alias] = item["name"]
         optional = set(g.get("partners_optional", []))
         govs_pred = {_canon(aliases, p.name) for p in t.places if p.kind == "korean_local_gov"}
-        counters["korean_govs"].add(govs_pred, {x["name"] for x in g["korean_govs"]})
+        counters["korean_govs"].add(govs_pred, {x["name"] for x in g["korean_govs"]},
+                                    set(g.get("korean_govs_optional", [])), misses, "korean_gov")
         partners_pred = {_canon(aliases, r.partner) for r in t.relations}
-        counters["partners"].add(partners_pred, {x["name"] for x in g["partners"]}, optional)
+        counters["partners"].add(partners_pred, {x["name"] for x in g["partners"]}, optional, misses, "partner")
         countries_pred = {p.country for p in t.places if p.kind == "country"} | {r.partner_country
                                                                                   for r in t.relations}
-        counters["countries"].add(countries_pred - {"KR"}, set(g["countries"]), set(g.get("countries_optional", [])))
+        counters["countries"].add(countries_pred - {"KR"}, set(g["countries"]), set(g.get("countries_optional", [])),
+                                  misses, "country")
         person_alias = {a: p["name"] for p in g["people"] for a in p.get("aliases", [])}
-        counters["people"].add({_canon(person_alias, p.name) for p in t.people}, {p["name"] for p in g["people"]})
+        counters["people"].add({_canon(person_alias, p.name) for p in t.people}, {p["name"] for p in g["people"]},
+                               misses=misses, label="person")
         rel_pred = {(_canon(aliases, r.korean_party), _canon(aliases, r.partner)) for r in t.relations}
         rel_gold = {(r["korean"], r["partner"]) for r in g["relations"]}
         rel_optional = {(k, p) for k, _ in rel_pred for p in optional}
-        counters["relations"].add(rel_pred, rel_gold, rel_optional)
+        counters["relations"].add(rel_pred, rel_gold, rel_optional, misses, "relation")
         kinds_pred = {(_canon(aliases, r.korean_party), _canon(aliases, r.partner), k) for r in t.relations
                       for k in r.kinds}
         kinds_gold = {(r["korean"], r["partner"], k) for r in g["relations"] for k in r["kinds"]}
         counters["relation_kinds"].add(kinds_pred, kinds_gold,
-                                       {x for x in kinds_pred if (x[0], x[1]) in rel_optional})
+                                       {x for x in kinds_pred if (x[0], x[1]) in rel_optional}, misses, "kind")
         codes = {s.code for s in t.sectors}
         prim, acceptable = set(g["sectors"]["primary"]), set(g["sectors"].get("acceptable", []))
+        misses += [f"sector primary missed: {c}" for c in sorted(prim - codes)]
+        misses += [f"sector false positive: {c}" for c in sorted(codes - prim - acceptable)]
+        if t.is_exchange != g["exchange"]:
+            misses.append(f"is_exchange: {t.is_exchange}, gold {g['exchange']}")
         primary[0] += len(prim & codes)
         primary[1] += len(prim)
         sector_precision[0] += len(codes & (prim | acceptable))
@@ -121,10 +140,11 @@ def evaluate(gold_file: Path, raw_dir: Path) -> dict[str, Any]:
         "tagger": {**{k: c.result() for k, c in counters.items()},
                    "sector_primary_recall": ratio(primary), "sector_precision": ratio(sector_precision),
                    "exchange_accuracy": ratio(exchange)},
+        "details": {k: v for k, v in details.items() if v},
     }
 
 
-def format_report(report: dict[str, Any]) -> str:
+def format_report(report: dict[str, Any], details: bool = False) -> str:
     c, t = report["cleaner"], report["tagger"]
     lines = [f"articles: {report['articles']}", "cleaner:",
              f"  keep recall {c['keep_recall']}  drop rate {c['drop_rate']}  once rate {c['once_rate']}  "
@@ -137,4 +157,8 @@ def format_report(report: dict[str, Any]) -> str:
                      f"(tp {r['tp']}, fp {r['fp']}, fn {r['fn']})")
     lines.append(f"  sector primary recall {t['sector_primary_recall']}  sector precision {t['sector_precision']}  "
                  f"exchange accuracy {t['exchange_accuracy']}")
+    if details:
+        for key, misses in report["details"].items():
+            lines.append(f"\n{key}:")
+            lines += [f"  {m}" for m in misses]
     return "\n".join(lines)

@@ -9,7 +9,7 @@ from hypothesis import strategies as st
 from schemas import RawArticle
 from services.cleaner import CleaningError, analyze
 from services.cleaner.core import clean_text, normalize_line
-from services.cleaner.dates import parse_date
+from services.cleaner.dates import labelled_date, parse_date, standalone_datetime
 from tests.conftest import read_seed, seed_ids
 
 
@@ -51,6 +51,34 @@ def test_seed_metadata(key, gold):
 ])
 def test_korean_date_formats(text, expected):
     assert parse_date(text).isoformat() == expected
+
+
+@pytest.mark.parametrize("line, expected", [
+    ("입력 : 2019/06/13 [14:33]", "2019-06-13T14:33:00+09:00"),
+    ("2024.05.08 09:30 입력", "2024-05-08T09:30:00+09:00"),
+    ("김범수 작성일21-03-23 20:20본문", "2021-03-23T20:20:00+09:00"),
+    ("등록번호 : 서울 아04093", None),
+    ("등록 게제일 : 2013.8.9", None),
+])
+def test_labelled_dates_before_or_after_their_label(line, expected):
+    value = labelled_date(line, ("입력", "등록", "작성일"))
+    assert (value.isoformat() if value else None) == expected
+
+
+def test_a_date_alone_counts_only_with_a_time():
+    assert standalone_datetime("2023년 5월 12일 (금) 10:21").isoformat() == "2023-05-12T10:21:00+09:00"
+    assert standalone_datetime("2026.01.08 (목)") is None
+
+
+def test_ui_words_inside_article_sentences_are_not_ui():
+    text = ("양 도시, 기술 공유 협약 체결\n"
+            "[테스트신문=홍길동 기자] 두 도시는 탄소중립 섬 모델을 공유하기로 했다.\n"
+            "시는 청년 창업 기업을 후원하기로 하고 관련 예산을 마련했다.\n"
+            "공유하기\n후원하기")
+    verdicts, _ = clean_text(text)
+    kept = {v.text for v in verdicts if v.kept}
+    assert any("공유하기로 했다" in k for k in kept) and any("후원하기로" in k for k in kept)
+    assert {v.reason for v in verdicts if v.text in ("공유하기", "후원하기")} == {"share_ui", "support_appeal"}
 
 
 @pytest.mark.parametrize("text", ["109일부터 13일까지", "2019/13/45 10:00", "20181010일부터", "전화 010-6866-9289"])

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 
 from schemas import CleanArticle, RawArticle
-from services.cleaner.dates import labelled_date, parse_date, to_kst
+from services.cleaner.dates import labelled_date, parse_date, standalone_datetime, to_kst
 from services.cleaner.patterns import Patterns, load_patterns
 
 # Reasons a line is kept.
@@ -169,6 +169,12 @@ def classify(lines: list[str], pats: Patterns, title_hint: str | None = None) ->
             meta.updated_at = labelled_date(line, pats.updated_labels)
         if meta.outlet is None and reasons[i] == "footer":
             meta.outlet = _outlet_from_copyright(line, pats)
+
+    if meta.published_at is None:
+        for i, line in enumerate(lines):
+            if reasons[i] != "footer" and (value := standalone_datetime(line)) is not None:
+                meta.published_at, reasons[i] = value, reasons[i] or "byline"
+                break
 
     # Title: the hint (HTML), else the first title-like line not dropped.
     title_index = -1

@@ -53,17 +53,26 @@ def _from_match(m: re.Match[str]) -> datetime | None:
 
 
 def labelled_date(line: str, labels: tuple[str, ...]) -> datetime | None:
-    """A date that follows one of ``labels`` (입력, 등록, 작성일 …) on this line."""
+    """A date next to one of ``labels`` on this line: after it (입력 : 2019/06/13 [14:33]) or, as some
+    portals write it, before it (2024.05.08 09:30 입력)."""
     for label in labels:
         for hit in re.finditer(re.escape(label), line):
-            rest = line[hit.end():hit.end() + 40]
-            rest = rest.lstrip(" :：\t")
+            rest = line[hit.end():hit.end() + 40].lstrip(" :：\t")
             m = DATE_TIME.match(rest)
-            if m:
-                value = _from_match(m)
-                if value is not None:
+            if m and (value := _from_match(m)) is not None:
+                return value
+            before = line[max(0, hit.start() - 40):hit.start()].rstrip(" :：\t")
+            for m in DATE_TIME.finditer(before):
+                if m.end() == len(before) and m["H"] and (value := _from_match(m)) is not None:
                     return value
     return None
+
+
+def standalone_datetime(line: str) -> datetime | None:
+    """A line that is nothing but a date WITH a time (2023년 5월 12일 (금) 10:21). A date without a time
+    alone on a line is usually the page's today-widget, never taken."""
+    m = DATE_TIME.fullmatch(line.strip(" []()"))
+    return _from_match(m) if m and m["H"] else None
 
 
 def to_kst(value: datetime) -> datetime:

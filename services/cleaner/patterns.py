@@ -15,8 +15,11 @@ PATTERNS_FILE = Path(__file__).with_name("patterns.json")
 class Rule:
     reason: str
     regex: re.Pattern[str]
+    max_length: int | None = None
 
     def matches(self, line: str) -> bool:
+        if self.max_length is not None and len(line) > self.max_length:
+            return False
         return self.regex.search(line) is not None
 
 
@@ -51,7 +54,7 @@ class Patterns:
 
 
 def _rules(entries: list[dict[str, str]]) -> tuple[Rule, ...]:
-    return tuple(Rule(e["reason"], re.compile(e["pattern"], re.IGNORECASE)) for e in entries)
+    return tuple(Rule(e["reason"], re.compile(e["pattern"], re.IGNORECASE), e.get("max_length")) for e in entries)
 
 
 @cache
