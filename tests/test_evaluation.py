@@ -1,12 +1,20 @@
 """`citydesk eval` on the shared seeds: the figures the cleaner and tagger issues are judged by.
 Thresholds are the issues' targets, so a regression in any rule fails here."""
 
+from pathlib import Path
+
+import pytest
+
 from services.evaluation import evaluate, format_report
 from tests.conftest import GOLD_FILE, SEEDS
 
+FIXTURES = Path(__file__).parent / "fixtures"
 
-def test_seed_figures_meet_the_targets(gold):
-    report = evaluate(GOLD_FILE, SEEDS)
+
+@pytest.mark.parametrize("gold_file, raw_dir", [(GOLD_FILE, SEEDS), (FIXTURES / "gold.json", FIXTURES / "raw")],
+                         ids=["seeds", "fixtures"])
+def test_figures_meet_the_targets(gold, gold_file, raw_dir):
+    report = evaluate(gold_file, raw_dir)
     c, t = report["cleaner"], report["tagger"]
     assert (c["keep_recall"], c["drop_rate"], c["once_rate"]) == (1.0, 1.0, 1.0)
     assert c["metadata_accuracy"] >= 0.95

@@ -73,3 +73,56 @@ def test_article_without_exchange_is_not_exchange():
 def test_search_terms_are_passed_on():
     t = _tag_text("상생협력 강화", "대구시는 청두시와 협력하기로 했다.")
     assert "협력" in t.terms.body and "상생" in t.terms.title
+
+
+@pytest.mark.parametrize("body, names", [
+    ("최민호 세종시장은 마르틴 호른 프라이부르크 시장과 만났다.", {"최민호", "마르틴 호른"}),
+    ("다카시마 소이치로 후쿠오카시장은 협정서에 서명했다.", {"다카시마 소이치로"}),
+    ("이재준 수원시장과 그레고리 두세(Grégory Doucet) 리옹시장은 협약식을 열었다.", {"이재준", "그레고리 두세"}),
+    ("울산시는 김두겸 울산시장이 포틀랜드시를 방문했다고 밝혔다.", {"김두겸"}),
+    ("허 시장은 베트남 총리, 빈증성장, 투저우못시 서기장 등과 만날 계획이다.", set()),
+])
+def test_people_with_foreign_and_unknown_names(body, names):
+    assert {p.name for p in _tag_text("방문", body).people} == names
+
+
+def test_a_persons_name_is_not_a_place():
+    t = _tag_text("세종시, 프라이부르크 방문", "최 시장은 마르틴 호른 프라이부르크 시장과 만나 정책을 공유했다.")
+    assert {p.name for p in t.places} >= {"프라이부르크시"}
+    assert not {p.country for p in t.places} & {"SK", "NL"}  # 마르틴 (Slovakia), 호른 (Netherlands)
+
+
+def test_a_name_followed_by_a_particle_kiwi_glues_on():
+    t = _tag_text("인천시, 물류 협력", "인천시는 2008년 자매결연을 맺은 앵커리지와 항공 화물 분야 협력을 강화하기로 했다.")
+    rel = next(r for r in t.relations if r.partner == "앵커리지")
+    assert rel.kinds == ["sister_city"] and rel.since == 2008
+
+
+def test_a_place_inside_another_word_needs_its_full_name():
+    t = _tag_text("수원시, 리옹과 협력", "양 도시는 수원화성과 리옹 역사지구의 기록 기술을 교류하기로 했다.")
+    assert "화성시" not in {p.name for p in t.places}
+
+
+def test_a_ties_own_document_is_not_a_separate_agreement():
+    t = _tag_text("경북도, 캘리포니아주와 자매결연", "경상북도는 캘리포니아주 정부와 자매결연 협정을 체결했다.")
+    assert next(r for r in t.relations if r.partner == "캘리포니아주").kinds == ["sister_city"]
+
+
+def test_a_tie_being_pursued_is_not_a_tie_yet():
+    t = _tag_text("세종시, 프라이부르크 방문", "세종시는 프라이부르크시를 방문하고 프라이부르크시와 우호도시 협약 체결을 추진하기로 했다.")
+    assert next(r for r in t.relations if r.partner == "프라이부르크시").kinds == ["visit"]
+
+
+def test_a_visit_to_several_countries_reaches_each_partner_there():
+    t = _tag_text(
+        "인천시, 기타큐슈·톈진 방문",
+        "인천시는 일본과 중국을 잇따라 방문해 자매·우호도시와 협력 방안을 논의했다. "
+        "인천시는 기타큐슈시와 자매결연을 맺었다. 인천시는 톈진시와 우호도시 관계다.")
+    kinds = {r.partner: set(r.kinds) for r in t.relations}
+    assert kinds["기타큐슈시"] == {"sister_city", "visit"} and kinds["톈진시"] == {"friendship_city", "visit"}
+
+
+def test_provinces_and_states_are_partners_with_coordinates():
+    t = _tag_text("제주도, 하와이주와 자매결연 40주년", "제주도와 하와이주는 1986년 자매결연을 맺었다.")
+    hawaii = next(p for p in t.places if p.name == "하와이주")
+    assert hawaii.kind == "foreign_region" and hawaii.country == "US" and hawaii.location is not None

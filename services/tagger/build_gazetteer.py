@@ -16,6 +16,7 @@ from __future__ import annotations
 import csv
 import re
 from collections import defaultdict
+from functools import cache
 from pathlib import Path
 
 DATA = Path(__file__).with_name("data")
@@ -44,8 +45,8 @@ def _stoplist() -> set[str]:
     return {w.strip() for w in lines if w.strip() and not w.startswith("#")}
 
 
-def _write(name: str, header: list[str], rows: list[list[object]]) -> None:
-    with (DATA / name).open("w", encoding="utf-8", newline="") as fh:
+def _write(out: Path, name: str, header: list[str], rows: list[list[object]]) -> None:
+    with (out / name).open("w", encoding="utf-8", newline="") as fh:
         w = csv.writer(fh, delimiter="\t", lineterminator="\n")
         w.writerow(header)
         w.writerows(rows)
@@ -90,7 +91,9 @@ def korean_govs(stop: set[str]) -> list[list[object]]:
         if " " in name:
             parents[(name.split()[0], sido)].append((geom, meta["code"][:4] + "0"))
         units.append((geom, name, sido, meta["code"]))
-    units += [(unary_union([g for g, _ in parts]), city, sido, parts[0][1]) for (city, sido), parts in parents.items()]
+    listed = {name for _, name, _, _ in units}
+    units += [(unary_union([g for g, _ in parts]), city, sido, parts[0][1])
+              for (city, sido), parts in parents.items() if city not in listed]  # 창원시 has its own row
     # A district (구) name recurs across cities (중구, 동구 …): it is known only with its city in front.
     counts: dict[str, int] = defaultdict(int)
     for _, name, _, _ in units:
@@ -128,6 +131,22 @@ def countries() -> list[list[object]]:
         aliases = sorted(n for n in names if n != canonical)
         rows.append([canonical, "|".join(aliases), c.iso2, c.name, c.latitude, c.longitude])
     return rows
+
+
+@cache
+def _familiarity(name: str) -> tuple[bool, float]:
+    """How familiar a spelling is in Korean text, by Kiwi's language model: a proper noun it knows first,
+    then its score (애틀랜타 over 아틀랜타, 댈러스 over 달라스). Deterministic, unlike set order."""
+
+    tokens, score = _kiwi().analyze(name, top_n=1)[0][:2]
+    return len(tokens) == 1 and tokens[0].tag == "NNP", round(score, 3)
+
+
+@cache
+def _kiwi():  # type: ignore[no-untyped-def]
+    from kiwipiepy import Kiwi
+
+    return Kiwi()
 
 
 def _hand_kept_regions() -> dict[str, tuple[str, list[str]]]:
@@ -185,23 +204,36 @@ def foreign_places(stop: set[str]) -> list[list[object]]:
         hangul = [a for a in city["alternatenames"] if HANGUL.match(a)]
         if not hangul:
             continue
-        names: set[str] = set()
+        # An ordered set: ties between spellings break on GeoNames' own order, so every build is the same.
+        names: dict[str, None] = {}
         for a in hangul:
             compact = a.replace(" ", "")
-            names.add(compact)
+            names[compact] = None
             if compact.endswith("시") and len(compact) >= 3:
-                names.add(compact[:-1])
-        names -= stop
+                names[compact[:-1]] = None
+        names = {n: None for n in names if n not in stop}
         if not names:
             continue
         with_si = sorted(n for n in names if n.endswith("시") and n[:-1] in names)
-        canonical = with_si[0] if with_si else min(names, key=len)
+        if with_si:
+            canonical = with_si[0]
+        else:
+            shortest = [n for n in names if len(n) == min(map(len, names))]
+            canonical = max(shortest, key=_familiarity)
         key = (canonical, cc)
         if key in rows and int(rows[key][7]) >= city["population"]:
             continue
         aliases = sorted(n for n in names if n != canonical)
         rows[key] = [canonical, "|".join(aliases), "foreign_city", cc, city["name"],
                      city["latitude"], city["longitude"], city["population"]]
+    # The curated table decides a place's spelling: a source row sharing a name with it in the same country
+    # is the same place (울란바타르 = 울란바토르) and gives way.
+    curated: dict[str, set[str]] = defaultdict(set)
+    with (DATA / "curated_places.tsv").open(encoding="utf-8") as fh:
+        for row in csv.DictReader(fh, delimiter="\t"):
+            curated[row["country"]].update([row["name"], *[a for a in row["aliases"].split("|") if a]])
+    rows = {k: r for k, r in rows.items()
+            if not ({r[0], *str(r[1]).split("|")} & curated[str(r[3])])}
     city_surfaces = {n for r in rows.values() for n in [r[0], *str(r[1]).split("|")] if n}
     for name, aliases, kind, cc, name_en, lat, lon, pop in regions.values():
         key = (str(name), str(cc))
@@ -213,13 +245,20 @@ def foreign_places(stop: set[str]) -> list[list[object]]:
     return sorted(rows.values(), key=lambda r: (str(r[3]), str(r[0])))
 
 
-def main() -> None:
+GENERATED = ("korean_govs.tsv", "countries.tsv", "foreign_places.tsv")
+
+
+def build(out: Path = DATA) -> None:
     stop = _stoplist()
-    _write("korean_govs.tsv", ["name", "aliases", "level", "code", "sido", "name_en", "lat", "lon"],
+    _write(out, "korean_govs.tsv", ["name", "aliases", "level", "code", "sido", "name_en", "lat", "lon"],
            korean_govs(stop))
-    _write("countries.tsv", ["name", "aliases", "iso2", "name_en", "lat", "lon"], countries())
-    _write("foreign_places.tsv", ["name", "aliases", "kind", "country", "name_en", "lat", "lon", "population"],
+    _write(out, "countries.tsv", ["name", "aliases", "iso2", "name_en", "lat", "lon"], countries())
+    _write(out, "foreign_places.tsv", ["name", "aliases", "kind", "country", "name_en", "lat", "lon", "population"],
            foreign_places(stop))
+
+
+def main() -> None:
+    build()
 
 
 if __name__ == "__main__":

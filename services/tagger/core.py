@@ -64,10 +64,18 @@ def _role_split(word: str, rules: Rules) -> tuple[str, str] | None:
     return None
 
 
-def find_people(text: str, mentions: list[Mention], reporter: str | None, rules: Rules) -> list[Person]:
+# Romanised spellings in parentheses (그레고리 두세(Grégory Doucet)) are blanked out, offsets kept.
+_LATIN_PARENS = re.compile(r"\([^()가-힣]{2,60}\)")
+
+
+def find_people(text: str, reporter: str | None, rules: Rules) -> tuple[list[Person], list[tuple[int, int]]]:
+    """People named with a role (권영진 대구시장, 루오린 양강신구 당서기, 마르틴 호른 프라이부르크 시장),
+    and the text spans of their names, so that a name is never also read as a place (마르틴, 호른)."""
     g = gazetteer()
-    words = [(m.group(0), m.start()) for m in _WORD.finditer(text)]
+    blanked = _LATIN_PARENS.sub(lambda m: " " * len(m.group(0)), text)
+    words = [(m.group(0), m.start()) for m in _WORD.finditer(blanked)]
     found: dict[str, Person] = {}
+    spans: list[tuple[int, int]] = []
     for i, (word, _) in enumerate(words):
         split = _role_split(word, rules)
         if split is None or i == 0:
@@ -81,21 +89,56 @@ def find_people(text: str, mentions: list[Mention], reporter: str | None, rules:
             place_word = words[j][0]  # 루오린 양강신구 당서기 / 커원저 타이베이 시장
             j -= 1
         name = _name_before(words, j, rules)
-        if name is None or name == reporter or name in g.by_surface:
+        if name is None and j >= 0 and _bare_word(words[j][0], rules):
+            name = words[j][0]  # may still be the family half of a foreign name (그레고리 두세)
+            if _foreign_given_name(words, j, name, rules) is None:
+                continue
+        if name is None or name == reporter:
             continue
+        first = j
+        given = _foreign_given_name(words, j, name, rules)
+        if given is not None:
+            name, first = f"{given} {name}", j - 1  # 다카시마 소이치로, 마르틴 호른
+        elif name in g.by_surface:
+            continue  # a lone place name before a role: 중국 시장 is the Chinese market
         place = prefix or place_word or ""
         full_role = f"{place}{role}" if prefix else (f"{place_word} {role}" if place_word else role)
         affiliation = g.by_surface[place][0].name if place else None
         current = found.get(name)
         if current is None or (current.affiliation is None and affiliation):
             found[name] = Person(name=name, role=full_role, affiliation=affiliation)
+        spans.append((words[first][1], words[j][1] + len(words[j][0])))
     # 대전광역시(시장 허태정)
     for m in re.finditer(r"([가-힣]+)\((" + "|".join(rules.roles) + r")\s+([가-힣]{2,4})\)", text):
         place, role, name = m.group(1), m.group(2), m.group(3)
         if (name not in found or found[name].affiliation is None) and place in g.by_surface and name != reporter:
             entry = g.by_surface[place][0]
             found[name] = Person(name=name, role=f"{_short(entry)}{role}", affiliation=entry.name)
-    return list(found.values())
+            spans.append((m.start(3), m.end(3)))
+    return list(found.values()), spans
+
+
+def _foreign_given_name(words: list[tuple[str, int]], j: int, family: str, rules: Rules) -> str | None:
+    """The word before a foreign name, when the two make one name (마르틴 호른, 다카시마 소이치로): both look
+    like names and the first is not a Korean government, a country, a role or a common word."""
+    if j < 1 or " " in family or (len(family) == 3 and family[0] in rules.korean_surnames):
+        return None
+    word = words[j - 1][0].strip(",.·")
+    g = gazetteer()
+    kinds = {e.kind for e in g.by_surface.get(word, [])}
+    if (not re.fullmatch(r"[가-힣]{2,6}", word) or word in rules.not_names or _role_split(word, rules)
+            or kinds & {"korean_local_gov", "country"} or (rules.particles.search(word) and len(word) <= 2)):
+        return None
+    family_ok = looks_like_name(family, rules) or _bare_word(family, rules)
+    return word if looks_like_name(word, rules) and family_ok else None
+
+
+def _bare_word(word: str, rules: Rules) -> bool:
+    """A Hangul word with nothing grammatical in it (no particle, ending or verb): 두세 in 그레고리 두세."""
+    if not re.fullmatch(r"[가-힣]{2,6}", word) or word in rules.not_names:
+        return False
+    tokens = kiwi().analyze(word, top_n=1)[0][0]
+    return not any(t.tag.startswith(("J", "E", "V", "X")) for t in tokens)
 
 
 def _short(entry: Entry) -> str:
@@ -115,11 +158,19 @@ def _name_before(words: list[tuple[str, int]], j: int, rules: Rules) -> str | No
             parts.insert(0, words[k][0])
         joined = re.sub(r"[\s,·" + _QUOTE_OPEN + _QUOTE_CLOSE + "]", "", " ".join(parts))
         return joined if re.fullmatch(r"[가-힣]{2,5}", joined) else None
-    word = word.strip(",.·")
+    if word.endswith((",", "·")):
+        return None  # 총리, 빈증성장, 투저우못시 서기장: a list item, not the name before the title
+    word = word.strip(".")
     if _HANGUL_NAME.match(word) and word not in rules.not_names and _role_split(word, rules) is None \
-            and looks_like_name(word, rules):
+            and not _place_reference(word, rules) and looks_like_name(word, rules):
         return word
     return None
+
+
+def _place_reference(word: str, rules: Rules) -> bool:
+    """빈증성장, 청두시민: a place name with a place suffix, never a person's name."""
+    g = gazetteer()
+    return any(word[:k] in g.by_surface and word[k:] in rules.place_suffixes for k in range(2, len(word)))
 
 
 # Kiwi scores a word it knows (분야, 총리: about -18) far above one it has never seen (뤄챵: -30).
@@ -132,8 +183,12 @@ def looks_like_name(word: str, rules: Rules) -> bool:
     tokens, score = kiwi().analyze(word, top_n=1)[0][:2]
     if len(tokens) == 1 and tokens[0].tag == "NNP":
         return True
+    if any(getattr(t, "oov", False) for t in tokens) and tokens[0].tag.startswith("NN"):
+        return True  # a word Kiwi has never seen (소이치로): a name far more often than not
     nominal = all(t.tag.startswith(("NN", "NR", "XS")) for t in tokens)
-    if len(word) == 3 and word[0] in rules.korean_surnames and nominal:
+    # 김두겸 → 김 + 두 + 겸: Kiwi can only break a name it does not know into single syllables.
+    syllables = all(t.len == 1 for t in tokens)
+    if len(word) == 3 and word[0] in rules.korean_surnames and (nominal or syllables):
         return True
     return len(tokens) == 1 and tokens[0].tag == "NNG" and score < _UNKNOWN_WORD_SCORE
 
@@ -171,18 +226,29 @@ def find_named(text: str, rules: Rules) -> tuple[list[Named], list[Named]]:
 
 # --- relations -------------------------------------------------------------------------------------
 
+TIES = ("sister_city", "friendship_city")
+
+
 def _cue_hits(sentence: Sentence, rules: Rules) -> list[tuple[str, int]]:
-    hits = []
+    """(kind, position) of every relation cue in the sentence, after the rules that discount cues."""
+    found: list[tuple[str, int, int]] = []  # kind, start, end within the sentence
     for kind, cues in rules.relation_cues.items():
-        blockers = rules.relation_blockers.get(kind, ())
         for cue in cues:
             for m in re.finditer(re.escape(cue), sentence.text):
-                pos = sentence.start + m.start()
-                if any(sentence.text[max(0, m.start() - len(b)):m.end() + len(b)].find(b) >= 0 for b in blockers):
-                    continue
-                if kind == "event" and rules.past_marker.search(sentence.text[:m.start()]):
-                    continue  # 지난 2016년 총회는 …: a past event told as background
-                hits.append((kind, pos))
+                found.append((kind, m.start(), m.end()))
+    hits = []
+    for kind, start, end in found:
+        after = sentence.text[end:end + rules.planned_window]
+        if kind in (*TIES, "agreement") and any(p in after for p in rules.planned_markers):
+            continue  # 우호도시 협약 체결을 추진하기로: not a tie yet
+        if kind == "agreement" and any(k in TIES and 0 <= start - e <= rules.tie_document_window
+                                       for k, _, e in found):
+            continue  # 자매결연 협정, 우호교류 협정: the tie's own document, not a separate agreement
+        if kind == "event" and rules.past_marker.search(sentence.text[:start]):
+            continue  # 지난 2016년 총회는 …: a past event told as background
+        if any(s <= start and end <= e and (s, e) != (start, end) for _, s, e in found):
+            continue  # 협약 inside 업무협약 or 우호협약: the longer cue decides
+        hits.append((kind, sentence.start + start))
     return hits
 
 
@@ -192,6 +258,7 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
     title_govs = {m.entry.name for m in mentions if m.entry.kind == "korean_local_gov" and m.start < title_end}
     govs = [g for g, c in gov_counts.most_common() if c >= 2 or g in title_govs]
     partner_mentions = [m for m in mentions if m.entry.kind in FOREIGN_PARTNER_KINDS]
+    country_mentions = [m for m in mentions if m.entry.kind == "country"]
     if not govs or not partner_mentions:
         return []
     entries = {m.entry.name: m.entry for m in partner_mentions}
@@ -207,15 +274,22 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
         hits = _cue_hits(s, rules)
         names_here = {m.entry.name for m in in_sentence}
         mentions_gov = any(g in s.text for g in gov_surfaces) or "양 도시" in s.text or "양 시" in s.text
+        countries_here = {m.entry.country for m in country_mentions if s.start <= m.start < s.end}
         for kind, pos in hits:
             if in_sentence:
                 nearest = min(in_sentence, key=lambda m: min(abs(m.start - pos), abs(m.end - pos)))
-                target = nearest.entry.name
+                targets = [nearest.entry.name]
                 if kind in ("sister_city", "friendship_city", "agreement"):
-                    is_partner.add(target)
+                    is_partner.add(nearest.entry.name)
+            elif countries_here:
+                # 일본과 중국, 베트남을 잇따라 방문해: a visit or event goes to the partners in the countries this
+                # sentence names; a tie (자매·우호도시) cannot be told apart between them, so it goes to none.
+                in_countries = [n for n, e in entries.items() if e.country in countries_here]
+                targets = [] if kind in TIES and len(in_countries) > 1 else in_countries or [main_partner]
             else:
-                target = main_partner
-            kinds[target].add(kind)
+                targets = [main_partner]
+            for target in targets:
+                kinds[target].add(kind)
         if in_sentence and mentions_gov and any(c in s.text for c in rules.exchange_cues):
             is_partner.update(names_here)
         if any(c in s.text for c in rules.founding_cues):
@@ -272,7 +346,10 @@ def tag(article: CleanArticle) -> TaggedArticle:
     text = f"{article.title}\n{article.body}"
     title_end = len(article.title)
     tokens: list[Token] = tokenize(text)
-    mentions = gazetteer().find(text, tokens)
+    people, name_spans = find_people(text, article.reporter, rules)
+    # A person's name is not a place (마르틴 호른: 마르틴 is a Slovak town, 호른 a Dutch one).
+    mentions = [m for m in gazetteer().find(text, tokens)
+                if not any(start <= m.start and m.end <= end for start, end in name_spans)]
     sentences = split_sentences(text)
     published_year = article.published_at.year if article.published_at else None
     relations = find_relations(text, sentences, mentions, title_end, published_year, rules)
@@ -281,7 +358,6 @@ def tag(article: CleanArticle) -> TaggedArticle:
     counts = Counter(m.entry.name for m in mentions)
     kept = [m for m in mentions if m.entry.kind in ("korean_local_gov", "country") or m.entry.name in partner_names
             or counts[m.entry.name] >= 2]
-    people = find_people(text, mentions, article.reporter, rules)
     orgs, events = find_named(text, rules)
     has_gov = any(m.entry.kind == "korean_local_gov" for m in mentions)
     has_foreign = any(m.entry.kind != "korean_local_gov" for m in mentions)

@@ -5,7 +5,8 @@ Matching rules, each guarding against a false place seen in practice:
 - it must end at a morpheme boundary, at non-Hangul text, or before a suffix such as 시/성/시장
   (청두시장 → 청두 + 시장) or a particle (앵커리지와: Kiwi reads it as one token) — rules.json;
 - a two-syllable name also needs Kiwi to read it as a proper noun, a suffix after it, or its full
-  name elsewhere in the same article (나라, 구조 are common words);
+  name elsewhere in the same article (나라, 구조 are common words); inside a word (수원화성) only the
+  full name elsewhere will do;
 - names in stoplist.txt never match.
 """
 
@@ -135,6 +136,8 @@ class Gazetteer:
                    suffixes: tuple[str, ...]) -> bool:
         if len(m.surface) >= 3 or not _HANGUL.search(m.surface):
             return True
+        if m.start > 0 and _HANGUL.match(text[m.start - 1]):
+            return m.entry.name in full_names  # 화성 inside 수원화성 (a fortress): only if 화성시 is named too
         return ((m.start, m.end) in proper or m.entry.name in full_names
                 or (text.startswith(suffixes, m.end) and not text.startswith("도", m.end)))
 

@@ -14,7 +14,9 @@ DATA = Path(__file__).with_name("data")
 @dataclass(frozen=True)
 class Rules:
     relation_cues: dict[str, tuple[str, ...]]
-    relation_blockers: dict[str, tuple[str, ...]]
+    tie_document_window: int
+    planned_markers: tuple[str, ...]
+    planned_window: int
     founding_cues: tuple[str, ...]
     exchange_cues: tuple[str, ...]
     event_suffixes: tuple[str, ...]
@@ -38,7 +40,9 @@ def load_rules() -> Rules:
              if w.strip() and not w.startswith("#")]
     return Rules(
         relation_cues={k: tuple(v) for k, v in data["relation_cues"].items()},
-        relation_blockers={k: tuple(v) for k, v in data["relation_blockers"].items()},
+        tie_document_window=data["tie_document_window"],
+        planned_markers=tuple(data["planned_markers"]),
+        planned_window=data["planned_window"],
         founding_cues=tuple(data["founding_cues"]),
         exchange_cues=tuple(data["exchange_cues"]),
         event_suffixes=tuple(data["event_suffixes"]),

@@ -32,8 +32,12 @@ def taxonomy() -> Taxonomy:
 
 
 def _spans(term: str, text: str) -> list[tuple[int, int]]:
-    # AI, ICT, MOU: whole tokens only, not inside other words
-    pattern = rf"(?<![A-Za-z]){re.escape(term)}(?![A-Za-z])" if term.isascii() else re.escape(term)
+    if term.isascii():  # AI, ICT, MOU: whole tokens only, not inside other words
+        pattern = rf"(?<![A-Za-z]){re.escape(term)}(?![A-Za-z])"
+    elif " " in term:  # a phrase starts a word: 경제 협력 is not in 수소경제 협력
+        pattern = rf"(?<![가-힣]){re.escape(term)}"
+    else:
+        pattern = re.escape(term)
     return [(m.start(), m.end()) for m in re.finditer(pattern, text)]
 
 
