@@ -126,3 +126,14 @@ def test_provinces_and_states_are_partners_with_coordinates():
     t = _tag_text("제주도, 하와이주와 자매결연 40주년", "제주도와 하와이주는 1986년 자매결연을 맺었다.")
     hawaii = next(p for p in t.places if p.name == "하와이주")
     assert hawaii.kind == "foreign_region" and hawaii.country == "US" and hawaii.location is not None
+
+
+def test_one_syllable_cities_are_found_with_their_suffix_in_the_named_country():
+    t = _tag_text("고양시, 獨 본시 초청", "고양시는 독일 본시 대표단을 초청했다. 고양시와 본시는 2019년 우호도시 협약을 맺었다.")
+    bonn = next(p for p in t.places if p.name == "본시")
+    assert bonn.country == "DE" and bonn.name_en == "Bonn"  # not Vaughan, Canada
+
+
+@pytest.mark.parametrize("sentence", ["그는 행정고시에 합격했다.", "첼시가 리그 경기에서 이겼다.", "모시 옷을 입고 오시라고 했다."])
+def test_two_syllable_words_ending_in_si_are_not_cities(sentence):
+    assert [p.name for p in _tag_text("소식", sentence).places] == []

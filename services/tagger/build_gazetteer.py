@@ -158,6 +158,7 @@ def _hand_kept_regions() -> dict[str, tuple[str, list[str]]]:
     return out
 
 
+ONE_SYLLABLE_MIN_POPULATION = 100_000
 CITY_LIKE_STATE_TYPES = {"municipality", "capital city", "city", "special municipality"}
 
 
@@ -208,6 +209,11 @@ def foreign_places(stop: set[str]) -> list[list[object]]:
         names: dict[str, None] = {}
         for a in hangul:
             compact = a.replace(" ", "")
+            if len(compact) == 1:
+                # 본 (Bonn), 빈 (Vienna): one syllable is too ambiguous alone; only 본시 is matched.
+                if city["population"] >= ONE_SYLLABLE_MIN_POPULATION:
+                    names[compact + "시"] = None
+                continue
             names[compact] = None
             if compact.endswith("시") and len(compact) >= 3:
                 names[compact[:-1]] = None

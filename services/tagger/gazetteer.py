@@ -122,8 +122,19 @@ class Gazetteer:
                 i = found.end
             else:
                 i += 1
+        # A name several places share (본시: Bonn or Vaughan; 시드니) is the one in a country the article names.
+        named_countries = {m.entry.country for m in candidates if m.entry.kind == "country"}
+        candidates = [self._in_named_country(m, named_countries) for m in candidates]
         full_names = {m.entry.name for m in candidates if len(m.surface) >= 3}
         return [m for m in candidates if self._confident(m, text, proper, full_names, rules.place_suffixes)]
+
+    def _in_named_country(self, m: Mention, countries: set[str]) -> Mention:
+        entries = self.by_surface[m.surface]
+        if len(entries) > 1 and m.entry.country not in countries:
+            for e in entries:
+                if e.country in countries and e.kind == m.entry.kind:
+                    return Mention(e, m.surface, m.start, m.end)
+        return m
 
     @staticmethod
     def _ends_well(text: str, end: int, ends: set[int], followers: tuple[str, ...]) -> bool:
@@ -136,6 +147,8 @@ class Gazetteer:
                    suffixes: tuple[str, ...]) -> bool:
         if len(m.surface) >= 3 or not _HANGUL.search(m.surface):
             return True
+        if m.surface == m.entry.name and m.surface.endswith(("시", "성", "주", "현")) and m.entry.kind != "country":
+            return True  # 본시, 빈시: a one-syllable name written with its administrative suffix
         if m.start > 0 and _HANGUL.match(text[m.start - 1]):
             return m.entry.name in full_names  # 화성 inside 수원화성 (a fortress): only if 화성시 is named too
         return ((m.start, m.end) in proper or m.entry.name in full_names
