@@ -176,6 +176,13 @@ def _cmd_eval(args: argparse.Namespace, cfg: Settings) -> int:
     return 0
 
 
+def _cmd_bench(args: argparse.Namespace, cfg: Settings) -> int:
+    from services.bench import main as bench_main
+
+    cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    return bench_main(args.n, args.json, cfg.data_dir)
+
+
 def _cmd_dlq(args: argparse.Namespace, cfg: Settings) -> int:
     from services.dlq import read_dead_letters
 
@@ -282,6 +289,14 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--details", action="store_true", help="list every miss, article by article")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_eval)
+
+    p = sub.add_parser("bench", help="measure throughput and memory against references (prints a table)",
+                       description="Generate N articles from the project's examples and fixtures and measure "
+                       "each stage alone in this process (one core) beside the references on the same text: "
+                       "plain Kiwi analysis (the tagger's floor) and trafilatura alone on the HTML pages.")
+    p.add_argument("-n", type=int, default=400, help="articles to generate (default 400)")
+    p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
+    p.set_defaults(func=_cmd_bench)
 
     p = sub.add_parser("dlq", help="dead letters: list, show ID, replay [--stage S]")
     p.add_argument("action", choices=["list", "show", "replay"])

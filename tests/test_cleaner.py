@@ -125,3 +125,12 @@ def test_clean_text_never_crashes_and_keeps_only_input_lines(text):
 def test_parse_date_is_none_or_a_real_date(text):
     value = parse_date(text)
     assert value is None or (isinstance(value, datetime) and value.tzinfo is not None)
+
+
+def test_the_same_html_page_cleans_the_same_every_time():
+    # trafilatura's own deduplication remembers paragraphs across documents; a re-fed page must not lose text
+    from tests.conftest import ROOT
+
+    page = (ROOT / "tests" / "fixtures" / "raw" / "f05_html_news.html").read_text(encoding="utf-8")
+    bodies = {analyze(RawArticle(body=page, content_type="text/html")).article.body for _ in range(6)}
+    assert len(bodies) == 1 and "랴오닝성" in bodies.pop()

@@ -29,7 +29,9 @@ def _markup_date(html: str, *, original: bool) -> datetime | None:
 def extract_html(html: str, url: str | None = None) -> tuple[str, dict[str, object]]:
     doc = trafilatura.bare_extraction(
         html, url=url, with_metadata=True, include_comments=False, include_tables=False,
-        include_images=False, favor_precision=True, deduplicate=True,
+        # No deduplicate: trafilatura's cache spans documents, so a page fed twice would come out empty.
+        # Repeats within a page are the cleaner's own rules' job.
+        include_images=False, favor_precision=True, deduplicate=False,
     )
     if doc is None:
         return "", {}
