@@ -58,10 +58,8 @@ def split_sentences(text: str) -> list[Sentence]:
 def _role_split(word: str, rules: Rules) -> tuple[str, str] | None:
     """'대구시장은' → ('대구', '시장'); '시장' → ('', '시장'); None when the word holds no role."""
     core = rules.strip_particles(word.strip(_QUOTE_CLOSE + ",."))
-    for role in rules.roles:
-        if core.endswith(role):
-            return core[: -len(role)], role
-    return None
+    m = rules.role_suffix.search(core)  # leftmost match of an end-anchored pattern: the longest role
+    return (core[: m.start()], m.group(1)) if m else None
 
 
 # Romanised spellings in parentheses (그레고리 두세(Grégory Doucet)) are blanked out, offsets kept.
@@ -77,8 +75,10 @@ def find_people(text: str, reporter: str | None, rules: Rules) -> tuple[list[Per
     found: dict[str, Person] = {}
     spans: list[tuple[int, int]] = []
     for i, (word, _) in enumerate(words):
+        if i == 0 or not rules.role_anywhere.search(word):
+            continue
         split = _role_split(word, rules)
-        if split is None or i == 0:
+        if split is None:
             continue
         prefix, role = split
         place_word = None
@@ -208,6 +208,8 @@ def find_named(text: str, rules: Rules) -> tuple[list[Named], list[Named]]:
             orgs[m.group(1)] = None
     words = [m.group(0) for m in _WORD.finditer(text)]
     for i, raw in enumerate(words):
+        if not rules.name_suffix_anywhere.search(raw):
+            continue
         for word in re.split(r"[·,]", raw.strip("‘’“”'\"()[]")):
             core = rules.strip_particles(word)
             core = re.sub(r"\([A-Za-z]{2,10}\)$", "", core)
@@ -231,11 +233,8 @@ TIES = ("sister_city", "friendship_city")
 
 def _cue_hits(sentence: Sentence, rules: Rules) -> list[tuple[str, int]]:
     """(kind, position) of every relation cue in the sentence, after the rules that discount cues."""
-    found: list[tuple[str, int, int]] = []  # kind, start, end within the sentence
-    for kind, cues in rules.relation_cues.items():
-        for cue in cues:
-            for m in re.finditer(re.escape(cue), sentence.text):
-                found.append((kind, m.start(), m.end()))
+    # kind, start, end within the sentence; a cue inside a longer one (협약 in 업무협약, 우호협약) is not found
+    found = [(rules.cue_kind[m.group(0)], m.start(), m.end()) for m in rules.cue_pattern.finditer(sentence.text)]
     hits = []
     for kind, start, end in found:
         after = sentence.text[end:end + rules.planned_window]
@@ -246,8 +245,6 @@ def _cue_hits(sentence: Sentence, rules: Rules) -> list[tuple[str, int]]:
             continue  # 자매결연 협정, 우호교류 협정: the tie's own document, not a separate agreement
         if kind == "event" and rules.past_marker.search(sentence.text[:start]):
             continue  # 지난 2016년 총회는 …: a past event told as background
-        if any(s <= start and end <= e and (s, e) != (start, end) for _, s, e in found):
-            continue  # 협약 inside 업무협약 or 우호협약: the longer cue decides
         hits.append((kind, sentence.start + start))
     return hits
 
@@ -296,7 +293,11 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
             _founding_year(s, in_sentence or [], main_partner, published_year, since)
     is_partner.update(n for n, c in counts.items() if c >= 3)
     relations = []
-    for name in sorted(is_partner, key=lambda n: -counts[n]):
+    first_seen = {}
+    for m in partner_mentions:
+        first_seen.setdefault(m.entry.name, m.start)
+    # Most-mentioned first, then first-mentioned: the same article always gives the same order.
+    for name in sorted(is_partner, key=lambda n: (-counts[n], first_seen[n])):
         entry = entries[name]
         partner_kinds = [k for k in ("sister_city", "friendship_city", "agreement", "visit", "event")
                          if k in kinds.get(name, set())]

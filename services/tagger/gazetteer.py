@@ -24,6 +24,7 @@ from services.tagger.rules import load_rules
 
 DATA = Path(__file__).with_name("data")
 _HANGUL = re.compile(r"[가-힣]")
+_NON_HANGUL = re.compile(r"[^가-힣]")
 KIND_PRIORITY = {"korean_local_gov": 0, "country": 1, "foreign_region": 2, "foreign_city": 3}
 
 
@@ -86,7 +87,11 @@ class Gazetteer:
                 self._add(e, [row["name"], *_split(row["aliases"])])
         for entries in self.by_surface.values():
             entries.sort(key=lambda e: (KIND_PRIORITY[e.kind], -e.population))
-        self.max_len = max(len(s) for s in self.by_surface)
+        # For each first character, the lengths of the surfaces starting with it, longest first.
+        lengths: dict[str, set[int]] = {}
+        for surface in self.by_surface:
+            lengths.setdefault(surface[0], set()).add(len(surface))
+        self.lengths_by_first = {c: sorted(ls, reverse=True) for c, ls in lengths.items()}
         self.countries = {e.country: e for es in self.by_surface.values() for e in es if e.kind == "country"}
 
     def _add(self, entry: Entry, surfaces: list[str]) -> None:
@@ -105,13 +110,17 @@ class Gazetteer:
         proper = {(t.start, t.end) for t in tokens if t.tag == "NNP"}
         rules = load_rules()
         candidates: list[Mention] = []
-        i, n = 0, len(text)
-        while i < n:
-            if not (i in starts or i == 0 or not _HANGUL.match(text[i - 1])):
-                i += 1
+        n = len(text)
+        # A name can start only where a morpheme starts or after non-Hangul text (中충칭, "청두").
+        positions = sorted(starts | {0} | {m.end() for m in _NON_HANGUL.finditer(text)})
+        taken_until = 0
+        for i in positions:
+            if i < taken_until or i >= n:
                 continue
             found = None
-            for length in range(min(self.max_len, n - i), 0, -1):
+            for length in self.lengths_by_first.get(text[i], ()):
+                if i + length > n:
+                    continue
                 surface = text[i:i + length]
                 entries = self.by_surface.get(surface)
                 if entries and self._ends_well(text, i + length, ends, rules.place_followers):
@@ -119,9 +128,7 @@ class Gazetteer:
                     break
             if found:
                 candidates.append(found)
-                i = found.end
-            else:
-                i += 1
+                taken_until = found.end
         # A name several places share (본시: Bonn or Vaughan; 시드니) is the one in a country the article names.
         named_countries = {m.entry.country for m in candidates if m.entry.kind == "country"}
         candidates = [self._in_named_country(m, named_countries) for m in candidates]

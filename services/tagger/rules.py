@@ -28,6 +28,11 @@ class Rules:
     korean_surnames: frozenset[str]
     place_suffixes: tuple[str, ...]
     place_followers: tuple[str, ...]
+    role_suffix: re.Pattern[str]
+    role_anywhere: re.Pattern[str]
+    name_suffix_anywhere: re.Pattern[str]
+    cue_pattern: re.Pattern[str]
+    cue_kind: dict[str, str]
 
     def strip_particles(self, word: str) -> str:
         return self.particles.sub("", word)
@@ -50,6 +55,15 @@ def load_rules() -> Rules:
         particles=re.compile("(" + "|".join(sorted(data["particles"], key=len, reverse=True)) + ")$"),
         not_names=frozenset(data["not_names"]),
         roles=tuple(sorted(roles, key=len, reverse=True)),
+        role_suffix=re.compile("(" + "|".join(sorted(roles, key=len, reverse=True)) + ")$"),
+        # Quick rejects: a word with no role (or no event/organization suffix) anywhere in it needs no work.
+        role_anywhere=re.compile("|".join(map(re.escape, roles))),
+        name_suffix_anywhere=re.compile("|".join(map(re.escape, data["event_suffixes"] + data["org_suffixes"]))),
+        # All cue words in one pattern, longest first: a cue inside a longer one (협약 in 업무협약) is not
+        # found separately.
+        cue_pattern=re.compile("|".join(re.escape(c) for c in sorted(
+            {c for cues in data["relation_cues"].values() for c in cues}, key=len, reverse=True))),
+        cue_kind={c: kind for kind, cues in data["relation_cues"].items() for c in cues},
         past_marker=re.compile(data["past_marker"]),
         korean_surnames=frozenset(data["korean_surnames"]),
         place_suffixes=tuple(sorted(data["place_suffixes"], key=len, reverse=True)),

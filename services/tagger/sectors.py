@@ -31,21 +31,24 @@ def taxonomy() -> Taxonomy:
                     tuple((s["code"], s["ko"], s["en"], s["terms"]) for s in data["sectors"]))
 
 
-def _spans(term: str, text: str) -> list[tuple[int, int]]:
+@cache
+def _pattern(term: str) -> re.Pattern[str]:
     if term.isascii():  # AI, ICT, MOU: whole tokens only, not inside other words
-        pattern = rf"(?<![A-Za-z]){re.escape(term)}(?![A-Za-z])"
-    elif " " in term:  # a phrase starts a word: 경제 협력 is not in 수소경제 협력
-        pattern = rf"(?<![가-힣]){re.escape(term)}"
-    else:
-        pattern = re.escape(term)
-    return [(m.start(), m.end()) for m in re.finditer(pattern, text)]
+        return re.compile(rf"(?<![A-Za-z]){re.escape(term)}(?![A-Za-z])")
+    if " " in term:  # a phrase starts a word: 경제 협력 is not in 수소경제 협력
+        return re.compile(rf"(?<![가-힣]){re.escape(term)}")
+    return re.compile(re.escape(term))
+
+
+def _spans(term: str, text: str) -> list[tuple[int, int]]:
+    return [(m.start(), m.end()) for m in _pattern(term).finditer(text)]
 
 
 def _occurrences(text: str, tax: Taxonomy) -> dict[str, list[str]]:
     """Each sector's matched terms, longest match first across the whole taxonomy: a term inside a longer
     matched term (전시 in 기술전시회, 산업 in 물산업) does not count for its own sector."""
     candidates = [(start, end, code, term) for code, _ko, _en, terms in tax.sectors for term in terms
-                  for start, end in _spans(term, text)]
+                  if term in text for start, end in _spans(term, text)]  # most terms are absent: one test each
     candidates.sort(key=lambda c: (-(c[1] - c[0]), c[0]))
     taken = bytearray(len(text))
     found: dict[str, list[str]] = {}
