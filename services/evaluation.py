@@ -54,7 +54,7 @@ def evaluate(gold_file: Path, raw_dir: Path) -> dict[str, Any]:
     once = [0, 0]
     meta = [0, 0]
     counters = {k: _Counter() for k in ("korean_govs", "partners", "countries", "people", "relations",
-                                        "relation_kinds")}
+                                        "relation_kinds", "organizations", "events")}
     primary = [0, 0]
     sector_precision = [0, 0]
     exchange = [0, 0]
@@ -117,6 +117,12 @@ def evaluate(gold_file: Path, raw_dir: Path) -> dict[str, Any]:
         kinds_gold = {(r["korean"], r["partner"], k) for r in g["relations"] for k in r["kinds"]}
         counters["relation_kinds"].add(kinds_pred, kinds_gold,
                                        {x for x in kinds_pred if (x[0], x[1]) in rel_optional}, misses, "kind")
+        # Organizations and events: a prediction matches a gold name it equals, ignoring spaces.
+        for field, predicted in (("organizations", t.organizations), ("events", t.events)):
+            if field in g:
+                squash = {n["name"].replace(" ", "") if isinstance(n, dict) else n.replace(" ", "")
+                          for n in g[field]}
+                counters[field].add({n.name.replace(" ", "") for n in predicted}, squash)
         codes = {s.code for s in t.sectors}
         prim, acceptable = set(g["sectors"]["primary"]), set(g["sectors"].get("acceptable", []))
         misses += [f"sector primary missed: {c}" for c in sorted(prim - codes)]
@@ -155,6 +161,10 @@ def format_report(report: dict[str, Any], details: bool = False) -> str:
         r = t[name]
         lines.append(f"  {name:<18} {r['precision']:>9} {r['recall']:>7} {r['f1']:>6}   "
                      f"(tp {r['tp']}, fp {r['fp']}, fn {r['fn']})")
+    for name in ("organizations", "events"):
+        r = t[name]
+        lines.append(f"  {name:<18} {r['precision']:>9} {r['recall']:>7} {r['f1']:>6}   "
+                     f"(tp {r['tp']}, fp {r['fp']}, fn {r['fn']}; no target, gold lists only the main ones)")
     lines.append(f"  sector primary recall {t['sector_primary_recall']}  sector precision {t['sector_precision']}  "
                  f"exchange accuracy {t['exchange_accuracy']}")
     if details:
