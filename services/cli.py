@@ -76,7 +76,39 @@ def _cmd_setup(args: argparse.Namespace, cfg: Settings) -> int:
 
     wait_for_broker(cfg, timeout=args.timeout)
     created = create_topics(cfg)
-    print(f"topics: created {', '.join(created) or 'none (all exist)'}")
+    print(f"topics: created {', '.join(created) or 'none (all exist)'} ({cfg.partitions} partitions each)")
+    if cfg.store == "elasticsearch":
+        from services.indexer.elastic import check_server, es_client, setup_index, wait_for_elasticsearch
+
+        client = es_client(cfg)
+        wait_for_elasticsearch(client, args.timeout)
+        version = check_server(client)
+        index = setup_index(client, cfg.elasticsearch_index, cfg.elasticsearch_analyzer, cfg.elasticsearch_shards,
+                            cfg.elasticsearch_replicas)
+        print(f"elasticsearch {version}: template installed, alias {cfg.elasticsearch_index!r} → {index}")
+    if cfg.kibana_url:
+        from services.kibana import import_saved_objects, wait_for_kibana
+
+        wait_for_kibana(cfg.kibana_url, args.timeout)
+        result = import_saved_objects(cfg.kibana_url)
+        print(f"kibana: imported {result['successCount']} saved objects (overwrite): open {cfg.kibana_url}"
+              "/app/dashboards#/view/citydesk-overview")
+    return 0
+
+
+def _cmd_reindex(args: argparse.Namespace, cfg: Settings) -> int:
+    from services.indexer.elastic import check_server, es_client, reindex
+
+    if cfg.store != "elasticsearch":
+        print("citydesk reindex: only for CITYDESK_STORE=elasticsearch (the embedded store has no versions)",
+              file=sys.stderr)
+        return 2
+    client = es_client(cfg)
+    check_server(client)
+    old, new = reindex(client, cfg.elasticsearch_index, cfg.elasticsearch_analyzer, cfg.elasticsearch_shards,
+                       cfg.elasticsearch_replicas)
+    print(f"reindexed {old} → {new}; alias {cfg.elasticsearch_index!r} now points to {new}. "
+          f"Delete {old} when satisfied.")
     return 0
 
 
@@ -243,9 +275,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("name", choices=list(STAGES))
     p.set_defaults(func=_cmd_worker)
 
-    p = sub.add_parser("setup", help="create the topics (idempotent)")
-    p.add_argument("--timeout", type=float, default=60, help="seconds to wait for the broker")
+    p = sub.add_parser("setup", help="create topics, Elasticsearch index and Kibana dashboards (idempotent)",
+                       description="Create the topics (CITYDESK_PARTITIONS each). With CITYDESK_STORE=elasticsearch: "
+                       "check the server's major, install the index template (nori analyzer with a user dictionary "
+                       "from the gazetteers) and create the first index version behind the alias. With "
+                       "CITYDESK_KIBANA_URL: import the data view, saved search and dashboard (overwrite). "
+                       "Waits for each server; running it again changes nothing.")
+    p.add_argument("--timeout", type=float, default=120, help="seconds to wait for each server (default 120)")
     p.set_defaults(func=_cmd_setup)
+
+    p = sub.add_parser("reindex", help="build the next Elasticsearch index version and move the alias to it",
+                       description="Create <alias>-v(N+1) from the current template, copy every document, swap "
+                       "the alias in one atomic step, then copy what the indexer wrote meanwhile. Searches never "
+                       "stop; the old version is kept until you delete it.")
+    p.set_defaults(func=_cmd_reindex)
 
     p = sub.add_parser("feed", help="produce articles onto articles.raw",
                        description="Feed files (.txt, .html/.htm, .json, .jsonl), directories (walked) or - "

@@ -44,9 +44,11 @@ class Pipeline:
 
     def start_worker(self, stage: str, n: int = 0) -> subprocess.Popen[bytes]:
         env = dict(os.environ)
-        env.update({"CITYDESK_BOOTSTRAP_SERVERS": self.cfg.bootstrap_servers,
-                    "CITYDESK_DATA_DIR": str(self.cfg.data_dir.resolve()),
-                    "CITYDESK_PARTITIONS": str(self.cfg.partitions)})
+        # The workers get this pipeline's whole configuration (store, URLs, timeouts …), not just the broker.
+        for name, value in self.cfg.model_dump().items():
+            if value is not None:
+                env[f"CITYDESK_{name.upper()}"] = str(value)
+        env["CITYDESK_DATA_DIR"] = str(self.cfg.data_dir.resolve())
         log_file = self.cfg.log_dir / f"{stage}{'' if n == 0 else f'-{n}'}.log"
         proc = subprocess.Popen([sys.executable, "-m", "services.cli", "worker", stage],
                                 stdout=log_file.open("ab"), stderr=subprocess.STDOUT, env=env,

@@ -25,6 +25,11 @@ class Settings(BaseSettings):
     store: Literal["embedded", "elasticsearch"] = Field("embedded", description="Where the indexer writes")
     elasticsearch_url: str = Field("http://localhost:9200", description="Elasticsearch URL (store=elasticsearch)")
     elasticsearch_index: str = Field("articles", description="Index alias the indexer writes to and search reads")
+    elasticsearch_analyzer: Literal["nori", "standard"] = Field(
+        "nori", description="Korean analysis in Elasticsearch; 'standard' only for clusters without analysis-nori")
+    elasticsearch_shards: int = Field(1, description="Primary shards of a new index version")
+    elasticsearch_replicas: int = Field(0, description="Replicas of a new index version (0 on one node)")
+    kibana_url: str | None = Field(None, description="Kibana URL; when set, `citydesk setup` imports the dashboards")
     log_level: str = Field("INFO", description="Log level of workers and CLI")
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per log line")
 

@@ -1,5 +1,9 @@
-"""The embedded store: what a user searching Korean text notices (inflections, short words, phrases),
-filters, facets, idempotent writes, persistence. Runs on the real seeds through clean and tag."""
+"""Search as a user notices it (inflections, short words, phrases), filters, facets: on the embedded store
+always, and the same tests on Elasticsearch with nori when ELASTICSEARCH_URL is set (search parity).
+Idempotent writes and persistence are checked on the embedded store. Runs on the real seeds through clean
+and tag."""
+
+import os
 
 import pytest
 
@@ -16,13 +20,36 @@ def articles():
     return {k: tag(clean(RawArticle(id=k, body=read_seed(k)))) for k in seed_ids()}
 
 
-@pytest.fixture(scope="module")
-def store(articles, tmp_path_factory):
-    directory = tmp_path_factory.mktemp("store")
-    writer = EmbeddedStore(directory, writer=True)
-    writer.write(list(articles.values()))
-    writer.close()
-    return EmbeddedStore(directory)
+ES_URL = os.environ.get("ELASTICSEARCH_URL")
+
+
+@pytest.fixture(scope="module", params=[
+    "embedded",
+    pytest.param("elasticsearch", marks=pytest.mark.skipif(
+        not ES_URL, reason="search parity on Elasticsearch runs when ELASTICSEARCH_URL points at a real cluster")),
+])
+def store(request, articles, tmp_path_factory):
+    """The same tests against both stores: the embedded one always, Elasticsearch (with nori) when reachable."""
+    if request.param == "embedded":
+        directory = tmp_path_factory.mktemp("store")
+        writer = EmbeddedStore(directory, writer=True)
+        writer.write(list(articles.values()))
+        writer.close()
+        yield EmbeddedStore(directory)
+        return
+    from elasticsearch import Elasticsearch
+
+    from services.indexer.elastic import ElasticsearchStore, check_server, setup_index
+
+    client = Elasticsearch(ES_URL)
+    check_server(client)
+    alias = f"citydesk-test-{os.getpid()}"
+    setup_index(client, alias)
+    es = ElasticsearchStore(ES_URL, alias, client=client)
+    es.write(list(articles.values()))
+    yield es
+    client.indices.delete(index=f"{alias}-v1")
+    client.indices.delete_index_template(name="citydesk-articles", ignore_unavailable=True)
 
 
 def ids(store, **kw):

@@ -32,7 +32,8 @@ def es_document(article: TaggedArticle) -> dict[str, Any]:
     """The document Elasticsearch indexes: the tagged article (minus search terms, nori analyses the text)
     plus the keyword fields every store shares."""
     doc = article.model_dump(mode="json", exclude={"terms"})
-    doc.update(index_fields(article))
+    for name, values in index_fields(article).items():
+        doc.setdefault(name, values)  # the article's own fields (outlet: a string) stay as they are
     doc["exchange"] = article.is_exchange
     return doc
 
@@ -68,16 +69,23 @@ def search_body(query: SearchQuery) -> dict[str, Any]:
 
 
 class ElasticsearchStore(ArticleStore):
-    def __init__(self, url: str, index: str) -> None:
+    def __init__(self, url: str, index: str, client: Any = None) -> None:
         from elasticsearch import Elasticsearch
 
         self.index = index
-        self.client = Elasticsearch(url, request_timeout=30, retry_on_timeout=False, max_retries=0)
+        # Retries are the worker's (backoff without dropping the batch), not the transport's.
+        self.client = client or Elasticsearch(url, request_timeout=30, retry_on_timeout=False, max_retries=0)
+        self._alias_ready = False
 
     def write(self, batch: list[TaggedArticle]) -> WriteResult:
         from elasticsearch import ApiError, TransportError, helpers
 
         try:
+            if not self._alias_ready:
+                # Writing to a missing alias would auto-create an index without our mappings.
+                if not self.client.indices.exists_alias(name=self.index):
+                    raise StoreUnavailable(f"index alias {self.index!r} does not exist yet: run `citydesk setup`")
+                self._alias_ready = True
             _, errors = helpers.bulk(self.client, bulk_actions(batch, self.index), raise_on_error=False,
                                      raise_on_exception=False, refresh="wait_for")
         except (TransportError, ConnectionError) as exc:
@@ -124,3 +132,107 @@ class ElasticsearchStore(ArticleStore):
 
     def close(self) -> None:
         self.client.close()
+
+
+# --- setup: template, versioned index behind an alias, reindex --------------------------------------
+
+TEMPLATE_NAME = "citydesk-articles"
+
+
+class VersionMismatch(RuntimeError):
+    pass
+
+
+def es_client(cfg: Any) -> Any:
+    from elasticsearch import Elasticsearch
+
+    # Retries are the worker's (backoff without dropping the batch), not the transport's.
+    return Elasticsearch(cfg.elasticsearch_url, request_timeout=60, retry_on_timeout=False, max_retries=0)
+
+
+def wait_for_elasticsearch(client: Any, timeout: float) -> None:
+    import time
+
+    from elasticsearch import ConnectionError as EsConnectionError
+    from elasticsearch import TransportError
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            client.info()
+            return
+        except (EsConnectionError, TransportError, ConnectionError) as exc:
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"Elasticsearch not reachable after {timeout:.0f} s ({exc}); check "
+                                   "CITYDESK_ELASTICSEARCH_URL") from exc
+            time.sleep(2)
+
+
+def check_server(client: Any) -> str:
+    """The server's version; a clear error when its major differs from the client's (9.x → 8.x is HTTP 400)."""
+    from elasticsearch import __versionstr__ as client_version
+
+    server_version = client.info()["version"]["number"]
+    if server_version.split(".")[0] != client_version.split(".")[0]:
+        raise VersionMismatch(f"Elasticsearch {server_version} at the server, client {client_version}: majors must "
+                              f"match; install elasticsearch=={server_version.split('.')[0]}.* or upgrade the server")
+    return str(server_version)
+
+
+def user_dictionary() -> list[str]:
+    """Gazetteer names nori should keep whole (대구광역시, 타이베이시), one rule per line."""
+    from services.tagger.gazetteer import gazetteer
+
+    names = {e.name for e in gazetteer().by_name.values() if e.kind != "country"}
+    return sorted(n for n in names if len(n) >= 3 and n.replace(" ", "") == n and n.isalnum())
+
+
+def index_body(analyzer: str = "nori", shards: int = 1, replicas: int = 0) -> dict[str, Any]:
+    """Settings and mappings for a new index. analyzer="standard" is for clusters without analysis-nori
+    (test doubles); Korean search quality then drops to whitespace words."""
+    template = json.loads(TEMPLATE_FILE.read_text(encoding="utf-8"))
+    settings = template["settings"]
+    if analyzer == "nori":
+        settings["analysis"]["tokenizer"]["citydesk_nori"]["user_dictionary_rules"] = user_dictionary()
+    else:
+        settings = {"analysis": {"analyzer": {"citydesk_korean": {"type": "standard"}}}}
+    settings = {**settings, "number_of_shards": shards, "number_of_replicas": replicas}
+    return {"settings": settings, "mappings": template["mappings"]}
+
+
+def index_versions(client: Any, alias: str) -> list[int]:
+    found = client.indices.get(index=f"{alias}-v*", allow_no_indices=True, expand_wildcards="open")
+    return sorted(int(name.rsplit("-v", 1)[1]) for name in found if name.rsplit("-v", 1)[1].isdigit())
+
+
+def setup_index(client: Any, alias: str, analyzer: str = "nori", shards: int = 1, replicas: int = 0) -> str:
+    """Idempotent: the index template for `<alias>-v*`, and `<alias>-v1` behind the alias if no version exists.
+    Returns the index the alias points to."""
+    body = index_body(analyzer, shards, replicas)
+    client.indices.put_index_template(name=TEMPLATE_NAME, index_patterns=[f"{alias}-v*"], priority=500,
+                                      template={"settings": body["settings"], "mappings": body["mappings"]})
+    if client.indices.exists_alias(name=alias):
+        return next(iter(client.indices.get_alias(name=alias)))
+    versions = index_versions(client, alias)
+    index = f"{alias}-v{versions[-1] if versions else 1}"
+    if not versions:
+        client.indices.create(index=index)
+    client.indices.update_aliases(actions=[{"add": {"index": index, "alias": alias, "is_write_index": True}}])
+    return index
+
+
+def reindex(client: Any, alias: str, analyzer: str = "nori", shards: int = 1, replicas: int = 0) -> tuple[str, str]:
+    """Build the next index version from the current one and move the alias in one atomic step.
+    Searches keep reading the old index until the swap. A second pass copies what the indexer wrote to the old
+    index during the first (op_type create: a newer document in the new index is never overwritten)."""
+    current = setup_index(client, alias, analyzer, shards, replicas)
+    new = f"{alias}-v{int(current.rsplit('-v', 1)[1]) + 1}"
+    client.indices.create(index=new)  # takes the (possibly updated) template's settings and mappings
+    client.reindex(source={"index": current}, dest={"index": new}, wait_for_completion=True, refresh=True)
+    client.indices.update_aliases(actions=[
+        {"remove": {"index": current, "alias": alias}},
+        {"add": {"index": new, "alias": alias, "is_write_index": True}},
+    ])
+    client.reindex(source={"index": current}, dest={"index": new, "op_type": "create"}, conflicts="proceed",
+                   wait_for_completion=True, refresh=True)
+    return current, new

@@ -27,7 +27,8 @@ from services.indexer.store import (
     index_fields,
 )
 
-KEYWORD_FIELDS = ("sector", "place", "country", "person", "relation_kind", "partner", "korean_party", "outlet",
+KEYWORD_FIELDS = ("sector", "place", "country", "person", "relation_kind", "partner", "korean_party", "relation_pair",
+                  "outlet",
                   "exchange")
 TERMS_TOKENIZER = "citydesk_terms"
 

@@ -108,6 +108,8 @@ def index_fields(article: TaggedArticle) -> dict[str, list[str]]:
         "korean_party": sorted({r.korean_party for r in article.relations}
                                or {p.name for p in article.places if p.kind == "korean_local_gov"}),
         "outlet": [article.outlet] if article.outlet else [],
+        # "대구광역시 → 청두시": one value per pair, for tables that cannot read nested relations (Kibana)
+        "relation_pair": sorted({f"{r.korean_party} → {r.partner}" for r in article.relations}),
     }
 
 
@@ -116,9 +118,9 @@ def open_store(settings=None, *, writer: bool = False) -> ArticleStore:  # type:
 
     cfg = settings or current()
     if cfg.store == "elasticsearch":
-        from services.indexer.elastic import ElasticsearchStore
+        from services.indexer.elastic import ElasticsearchStore, es_client
 
-        return ElasticsearchStore(cfg.elasticsearch_url, cfg.elasticsearch_index)
+        return ElasticsearchStore(cfg.elasticsearch_url, cfg.elasticsearch_index, client=es_client(cfg))
     from services.indexer.embedded import EmbeddedStore
 
     return EmbeddedStore(cfg.store_dir, writer=writer)

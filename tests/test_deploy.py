@@ -1,0 +1,67 @@
+"""deploy/docker-compose.yml as Debian's docker-compose reads it (`docker-compose config`), and the properties
+the production shape relies on. Proves the file is valid and wired as intended; does not start any container
+(no Docker engine here)."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+
+import pytest
+import yaml
+
+from tests.conftest import ROOT
+
+COMPOSE = ROOT / "deploy" / "docker-compose.yml"
+SCALED = ("cleaner", "tagger", "indexer")
+
+
+@pytest.fixture(scope="module")
+def config() -> dict:
+    exe = shutil.which("docker-compose")
+    if exe is None:
+        if os.environ.get("CI"):
+            pytest.fail("docker-compose is missing: scripts/bootstrap installs Debian's package")
+        pytest.skip("docker-compose not installed (scripts/bootstrap installs it when run as root)")
+    out = subprocess.run([exe, "-f", str(COMPOSE), "config"], capture_output=True, text=True, timeout=60)
+    assert out.returncode == 0, out.stderr
+    return yaml.safe_load(out.stdout)
+
+
+def test_servers_have_healthchecks_and_services_wait_for_them(config):
+    services = config["services"]
+    for name in ("kafka", "elasticsearch", "kibana"):
+        assert services[name]["healthcheck"]["test"]
+    assert {k: v["condition"] for k, v in services["setup"]["depends_on"].items()} == {
+        "kafka": "service_healthy", "elasticsearch": "service_healthy", "kibana": "service_healthy"}
+    for name in SCALED:
+        assert services[name]["depends_on"] == {"setup": {"condition": "service_completed_successfully"}}
+
+
+def test_the_three_services_share_one_image_and_can_scale(config):
+    services = config["services"]
+    assert {services[n]["image"] for n in (*SCALED, "setup")} == {"citydesk:latest"}
+    assert [services[n]["command"] for n in SCALED] == [["worker", n] for n in SCALED]
+    for name in SCALED:  # a fixed host port or container name would stop `--scale tagger=3`
+        assert "ports" not in services[name] and "container_name" not in services[name]
+        env = services[name]["environment"]
+        assert env["CITYDESK_PARTITIONS"] == "6" and env["CITYDESK_STORE"] == "elasticsearch"
+    assert services["setup"]["environment"]["CITYDESK_KIBANA_URL"] == "http://kibana:5601"
+
+
+def test_kafka_runs_kraft_and_creates_no_topics_by_itself(config):
+    env = config["services"]["kafka"]["environment"]
+    assert config["services"]["kafka"]["image"].startswith("apache/kafka:")
+    assert env["KAFKA_PROCESS_ROLES"] == "broker,controller"
+    assert env["KAFKA_AUTO_CREATE_TOPICS_ENABLE"] == "false"  # citydesk setup creates them with their partitions
+
+
+def test_elasticsearch_has_nori_and_all_majors_match_the_client(config):
+    from elasticsearch import __versionstr__ as client_version
+
+    dockerfile = (ROOT / "deploy" / "elasticsearch" / "Dockerfile").read_text()
+    assert "analysis-nori" in dockerfile
+    es_version = config["services"]["elasticsearch"]["build"]["args"]["ES_VERSION"]
+    kibana_version = config["services"]["kibana"]["image"].rsplit(":", 1)[1]
+    assert es_version.split(".")[0] == kibana_version.split(".")[0] == client_version.split(".")[0]
