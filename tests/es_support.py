@@ -39,9 +39,12 @@ def _meta(status: int = 200) -> ApiResponseMeta:
 
 
 class RecordingElasticsearch(Elasticsearch):
-    def __init__(self, server_version: str = "9.1.0", existing_alias: str | None = None) -> None:
+    def __init__(self, server_version: str = "9.1.0", existing_alias: str | None = None,
+                 bulk_status: int = 200, item_errors: dict[int, tuple[int, str]] | None = None) -> None:
         super().__init__("http://recording.invalid:9200")
         self.requests: list[Recorded] = []
+        self.bulk_status = bulk_status  # the whole bulk request fails with this HTTP status (429, 503 …)
+        self.item_errors = item_errors or {}  # item position → (status, error type) in a 200 bulk answer
         self.server_version = server_version
         self.existing_alias = existing_alias
 
@@ -59,6 +62,10 @@ class RecordingElasticsearch(Elasticsearch):
                     self.existing_alias = action["add"]["alias"]
         if endpoint_id == "indices.exists_alias":
             return HeadApiResponse(meta=_meta(200 if self.existing_alias == (path_parts or {}).get("name") else 404))
+        if endpoint_id == "bulk" and self.bulk_status != 200:
+            from elasticsearch import ApiError
+
+            raise ApiError(message="rejected", meta=_meta(self.bulk_status), body={"error": "busy"})
         return ObjectApiResponse(body=self._answer(endpoint_id or "", body, path_parts or {}), meta=_meta())
 
     def _answer(self, endpoint: str, body: Any, parts: dict[str, Any]) -> Any:
@@ -71,8 +78,14 @@ class RecordingElasticsearch(Elasticsearch):
         if endpoint == "bulk":
             lines = body if isinstance(body, list) else []
             actions = [line for line in lines if isinstance(line, dict) and set(line) & {"index", "create", "delete", "update"}]
-            return {"errors": False, "took": 1,
-                    "items": [{op: {"_id": meta.get("_id"), "status": 201}} for a in actions for op, meta in a.items()]}
+            items = []
+            for n, (op, meta) in enumerate((op, meta) for a in actions for op, meta in a.items()):
+                status, error = self.item_errors.get(n, (201, ""))
+                item = {"_id": meta.get("_id"), "status": status}
+                if error:
+                    item["error"] = {"type": error, "reason": f"{error} for document {meta.get('_id')}"}
+                items.append({op: item})
+            return {"errors": bool(self.item_errors), "took": 1, "items": items}
         if endpoint == "search":
             return {"hits": {"total": {"value": 0, "relation": "eq"}, "hits": []}, "aggregations": {}}
         if endpoint == "count":

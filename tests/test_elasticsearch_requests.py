@@ -116,3 +116,36 @@ def test_reindex_swaps_the_alias_in_one_step():
     swap = [r for r in client.requests if r.endpoint == "indices.update_aliases"][-1].body["actions"]
     assert swap == [{"remove": {"index": "articles-v1", "alias": "articles"}},
                     {"add": {"index": "articles-v2", "alias": "articles", "is_write_index": True}}]
+
+
+@pytest.mark.parametrize("status", [429, 502, 503, 504])
+def test_an_overloaded_or_failing_server_means_retry_the_whole_batch(articles, status):
+    from services.indexer.store import StoreUnavailable
+
+    client = RecordingElasticsearch(existing_alias="articles", bulk_status=status)
+    with pytest.raises(StoreUnavailable, match=str(status)):
+        ElasticsearchStore("http://unused", "articles", client=client).write(articles)
+
+
+def test_a_document_the_server_rejects_goes_to_the_dlq_and_the_rest_are_written(articles):
+    client = RecordingElasticsearch(existing_alias="articles", item_errors={1: (400, "document_parsing_exception")})
+    result = ElasticsearchStore("http://unused", "articles", client=client).write(articles)
+    assert result.written == len(articles) - 1
+    assert [(r.article_id, r.error_type) for r in result.rejected] == [(articles[1].id, "document_parsing_exception")]
+    assert "document_parsing_exception for document" in result.rejected[0].reason
+
+
+def test_an_item_throttled_inside_a_good_answer_retries_the_batch(articles):
+    from services.indexer.store import StoreUnavailable
+
+    client = RecordingElasticsearch(existing_alias="articles", item_errors={0: (429, "es_rejected_execution_exception")})
+    with pytest.raises(StoreUnavailable):
+        ElasticsearchStore("http://unused", "articles", client=client).write(articles)
+
+
+def test_an_unreachable_server_means_retry():
+    from services.indexer.store import StoreUnavailable
+
+    store = ElasticsearchStore("http://127.0.0.1:9", "articles")  # nothing listens on the discard port
+    with pytest.raises(StoreUnavailable, match="unreachable"):
+        store.write([tag(clean(RawArticle(id="x", body=read_seed(seed_ids()[0]))))])
