@@ -53,12 +53,18 @@ def peak_rss_mb() -> float:
 class Timing:
     name: str
     items: int
-    seconds: float
+    seconds: float  # CPU seconds for in-process stages, wall seconds for what runs across processes
     note: str = ""
+    wall_seconds: float | None = None
 
     @property
     def per_second(self) -> float:
         return self.items / self.seconds if self.seconds else float("inf")
+
+    @property
+    def wall_per_second(self) -> float:
+        wall = self.wall_seconds if self.wall_seconds is not None else self.seconds
+        return self.items / wall if wall else float("inf")
 
 
 @dataclass
@@ -70,9 +76,9 @@ class Report:
     def time(self, name: str, items: int, fn: Callable[[], Any], note: str = "") -> Any:
         # CPU time of this process: the in-process stages run on one thread, and on a shared virtual machine
         # wall time also counts the time other tenants hold the core.
-        started = time.process_time()
+        started, wall = time.process_time(), time.perf_counter()
         result = fn()
-        self.timings[name] = Timing(name, items, time.process_time() - started, note)
+        self.timings[name] = Timing(name, items, time.process_time() - started, note, time.perf_counter() - wall)
         return result
 
 
@@ -137,29 +143,259 @@ def run_stages(report: Report, raws: list[RawArticle], store_dir: Path) -> list[
 
 def format_table(report: Report) -> str:
     lines = [f"citydesk bench: {report.n} synthetic articles (examples and fixtures cycled), this machine",
-             f"{'stage (in this process)':<34}{'articles':>9}{'CPU s':>10}{'articles/s':>12}  note"]
+             f"{'stage':<34}{'articles':>9}{'CPU s':>8}{'/s (CPU)':>10}{'wall s':>8}{'/s (wall)':>10}  note"]
     for t in report.timings.values():
-        lines.append(f"{t.name:<34}{t.items:>9}{t.seconds:>10.2f}{t.per_second:>12.1f}  {t.note}")
+        cpu = f"{t.seconds:>8.2f}{t.per_second:>10.1f}" if t.wall_seconds is not None else f"{'':>8}{'':>10}"
+        lines.append(f"{t.name:<34}{t.items:>9}{cpu}{t.wall_seconds or t.seconds:>8.2f}{t.wall_per_second:>10.1f}"
+                     f"  {t.note}")
     lines.append("")
     for key, value in report.figures.items():
+        if key == "targets":
+            continue
         lines.append(f"{key:<34}{value}")
+    lines.append("")
+    lines += [f"target {key:<27}{verdict}" for key, verdict in report.figures.get("targets", {}).items()]
     return "\n".join(lines)
 
 
-def main(n: int, as_json: bool, work_dir: Path) -> int:
+def main(n: int, as_json: bool, work_dir: Path, stages_only: bool = False, rate: float = 10.0,
+         latency_n: int = 100) -> int:
     import tempfile
 
     report = Report(n=n)
     raws = synthetic_articles(n)
     report.figures["sources"] = ", ".join(str(d.relative_to(ROOT.parent)) for d in SOURCE_DIRS if d.is_dir())
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
-        run_stages(report, raws, Path(tmp) / "store")
+        cleaned = run_stages(report, raws, Path(tmp) / "store")
+        if not stages_only:
+            progress("references: kafka-python produce and consume through the embedded broker ...")
+            run_transport(report, raws, Path(tmp))
+            progress(f"end to end: {n} articles at once, then {latency_n} at {rate:g}/s ...")
+            run_end_to_end(report, raws, Path(tmp), rate, latency_n)
+            progress("one tagger, then two, on pre-cleaned articles ...")
+            run_scaling(report, cleaned, Path(tmp))
+            # End to end can only be wall time, so it is compared with the slowest stage's wall time (best of 3
+            # for the tagger); tagger_vs_kiwi compares CPU times.
+            slowest = min(report.timings[k].wall_per_second for k in ("cleaner", "tagger", "indexer (embedded store)"))
+            report.figures["articles_per_s"] = round(report.timings["end to end (1 worker per stage)"].per_second, 1)
+            report.figures["slowest_stage_wall_per_s"] = round(slowest, 1)
+            report.figures["e2e_vs_slowest"] = round(report.figures["articles_per_s"] / slowest, 3)
+    report.figures["targets"] = targets(report.figures)
     if as_json:
-        out = {"n": n, **{k: round(t.per_second, 2) for k, t in
-                          ((f"{name.split(' (')[0].replace(' ', '_')}_articles_per_s", t)
-                           for name, t in report.timings.items())}, **report.figures}
+        keys = ("tagger_vs_kiwi", "e2e_vs_slowest", "p95_latency_s", "peak_rss_mb", "two_taggers_speedup",
+                "articles_per_s")
+        out = {"n": n, **{k: report.figures.get(k) for k in keys},
+               **{f"{name}_per_s": round(t.per_second, 2) for name, t in report.timings.items()},
+               **{k: v for k, v in report.figures.items() if k not in keys}}
         print(json.dumps(out, ensure_ascii=False))
     else:
         print(format_table(report))
     sys.stdout.flush()
     return 0
+
+
+TARGETS = {  # from issue 7: figure, comparison, bound
+    "tagger_vs_kiwi": (">=", 0.7), "e2e_vs_slowest": (">=", 0.8), "p95_latency_s": ("<=", 2.0),
+    "peak_rss_mb": ("<=", 600), "two_taggers_speedup": (">=", 1.6),
+}
+
+
+def targets(figures: dict[str, Any]) -> dict[str, str]:
+    out = {}
+    for key, (op, bound) in TARGETS.items():
+        value = figures.get(key)
+        if value is None:
+            continue
+        met = value >= bound if op == ">=" else value <= bound
+        out[key] = f"{value} {op} {bound}: {'met' if met else 'NOT met'}"
+    return out
+
+
+def progress(message: str) -> None:
+    print(f"bench: {message}", file=sys.stderr, flush=True)
+
+
+# --- through the broker -----------------------------------------------------------------------------
+
+def _vm_hwm_mb(pid: int) -> float:
+    """A process's peak resident memory (VmHWM), read while it still runs."""
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def _settings(work_dir: Path, name: str, partitions: int, batch_within_s: float) -> Any:
+    import socket
+
+    from services.settings import Settings
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    return Settings(bootstrap_servers=f"127.0.0.1:{port}", data_dir=work_dir / name, partitions=partitions,
+                    batch_within_s=batch_within_s)
+
+
+def _warm_pipeline(pipeline: Any, raws: list[RawArticle]) -> None:
+    """Feed one article and wait until it is searchable: every worker has joined its group and loaded its models."""
+    from services.feed import producer, send_raw
+    from services.pipeline import wait_until_done
+
+    prod = producer(pipeline.cfg)
+    warm = RawArticle(url="https://bench.citydesk.invalid/warm-up", body=raws[0].body,
+                      content_type=raws[0].content_type)
+    send_raw(prod, warm)
+    prod.flush()
+    prod.close()
+    wait_until_done(pipeline, [warm.id], timeout=180, progress=False)  # type: ignore[list-item]
+
+
+def run_end_to_end(report: Report, raws: list[RawArticle], work_dir: Path, rate: float, latency_n: int) -> None:
+    from services.feed import producer, send_raw
+    from services.indexer.store import open_store
+    from services.pipeline import Pipeline, wait_until_done
+
+    cfg = _settings(work_dir, "e2e", partitions=4, batch_within_s=0.1)
+    pipeline = Pipeline(cfg)
+    pipeline.start()
+    try:
+        _warm_pipeline(pipeline, raws)
+        # Throughput: everything offered at once, timed until the last article is searchable.
+        prod = producer(cfg)
+        started = time.perf_counter()
+        for raw in raws:
+            send_raw(prod, raw)
+        prod.flush()
+        wait_until_done(pipeline, [r.id for r in raws], timeout=900, progress=False)  # type: ignore[misc]
+        elapsed = time.perf_counter() - started
+        report.timings["end to end (1 worker per stage)"] = Timing(
+            "end to end (1 worker per stage)", len(raws), elapsed, "feed → searchable, wall time, all at once")
+        # Latency at a fixed offered rate: each article's feed time against the moment search first finds it.
+        lat_raws = [RawArticle(url=f"https://bench.citydesk.invalid/latency/{i}", body=r.body,
+                               content_type=r.content_type) for i, r in enumerate(raws[:latency_n])]
+        store = open_store(cfg)
+        sent: dict[str, float] = {}
+        seen: dict[str, float] = {}
+        interval = 1.0 / rate
+        next_send = time.perf_counter()
+        pending = list(lat_raws)
+        deadline = time.perf_counter() + latency_n / rate + 120
+        while (pending or len(seen) < len(lat_raws)) and time.perf_counter() < deadline:
+            now = time.perf_counter()
+            if pending and now >= next_send:
+                raw = pending.pop(0)
+                send_raw(prod, raw)
+                prod.flush()
+                sent[raw.id] = time.perf_counter()  # type: ignore[index]
+                next_send += interval
+            waiting = [i for i in sent if i not in seen]
+            if waiting:
+                for article_id in store.has_ids(waiting):
+                    seen[article_id] = time.perf_counter()
+            time.sleep(0.02)
+        prod.close()
+        latencies = sorted(seen[i] - sent[i] for i in seen)
+        report.figures["latency_articles"] = f"{len(latencies)} of {latency_n} at {rate:g}/s offered"
+        report.figures["p50_latency_s"] = round(statistics.median(latencies), 3) if latencies else None
+        report.figures["p95_latency_s"] = (round(latencies[max(0, int(len(latencies) * 0.95) - 1)], 3)
+                                           if latencies else None)
+        rss = {stage: max(_vm_hwm_mb(p.pid) for p in procs) for stage, procs in pipeline.workers.items()}
+        report.figures["worker_peak_rss_mb"] = {k: round(v) for k, v in rss.items()}
+        report.figures["peak_rss_mb"] = round(max(rss.values()))
+    finally:
+        pipeline.stop()
+
+
+def _tagger_rate(work_dir: Path, name: str, cleaned: list[CleanArticle], taggers: int) -> float:
+    """Articles/s of `taggers` tagger workers: they start on empty topics and settle into their group first,
+    then the pre-cleaned articles are produced onto articles.clean at once, timed until the last one is tagged."""
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+    from schemas import topics
+    from services.pipeline import Pipeline
+
+    cfg = _settings(work_dir, name, partitions=4, batch_within_s=0.2)
+    pipeline = Pipeline(cfg)
+    pipeline.start(stages=())
+    try:
+        for n in range(taggers):
+            pipeline.start_worker("tagger", n)
+        logs = [cfg.log_dir / f"tagger{'' if n == 0 else f'-{n}'}.log" for n in range(taggers)]
+        deadline = time.monotonic() + 120
+        while not all(p.exists() and "[^Worker]: Ready" in p.read_text(errors="replace") for p in logs):
+            pipeline.check_alive()
+            if time.monotonic() > deadline:
+                raise RuntimeError(f"taggers not ready after 120 s; see {cfg.log_dir}")
+            time.sleep(0.2)
+        time.sleep(cfg.session_timeout_s)  # the group's last rebalance settles within a session timeout
+        consumer = KafkaConsumer(bootstrap_servers=cfg.bootstrap_servers, enable_auto_commit=False)
+        tps = [TopicPartition(topics.TAGGED, p) for p in range(cfg.partitions)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        prod = KafkaProducer(bootstrap_servers=cfg.bootstrap_servers, acks="all", linger_ms=20)
+        started = time.perf_counter()
+        for article in cleaned:
+            prod.send(topics.CLEAN, key=article.id.encode(), value=article.model_dump_json().encode())
+        prod.flush()
+        prod.close()
+        keys: set[bytes] = set()
+        last = started
+        deadline = time.monotonic() + 600
+        while len(keys) < len(cleaned) and time.monotonic() < deadline:
+            for records in consumer.poll(timeout_ms=200).values():
+                for record in records:
+                    keys.add(record.key)
+                    last = time.perf_counter()
+            pipeline.check_alive()
+        consumer.close()
+        if len(keys) < len(cleaned):
+            raise RuntimeError(f"{taggers} tagger(s) tagged {len(keys)} of {len(cleaned)} within 600 s")
+        return len(keys) / (last - started)
+    finally:
+        pipeline.stop()
+
+
+def run_scaling(report: Report, cleaned: list[CleanArticle], work_dir: Path) -> None:
+    one = _tagger_rate(work_dir, "one-tagger", cleaned, 1)
+    two = _tagger_rate(work_dir, "two-taggers", cleaned, 2)
+    report.figures["one_tagger_articles_per_s"] = round(one, 1)
+    report.figures["two_taggers_articles_per_s"] = round(two, 1)
+    report.figures["two_taggers_speedup"] = round(two / one, 2)
+
+
+def run_transport(report: Report, raws: list[RawArticle], work_dir: Path) -> None:
+    """Reference: kafka-python producing and consuming the same messages through the embedded broker."""
+    from kafka import KafkaConsumer, KafkaProducer, TopicPartition
+
+    from services.broker import create_topics, start_embedded
+
+    cfg = _settings(work_dir, "transport", partitions=4, batch_within_s=0.2)
+    broker = start_embedded(cfg, cfg.log_dir / "broker.log")
+    try:
+        create_topics(cfg)
+        payloads = [(r.id.encode(), r.model_dump_json().encode()) for r in raws]  # type: ignore[union-attr]
+        prod = KafkaProducer(bootstrap_servers=cfg.bootstrap_servers, acks="all", linger_ms=20)
+        started = time.perf_counter()
+        for key, value in payloads:
+            prod.send("articles.raw", key=key, value=value)
+        prod.flush()
+        produced = time.perf_counter() - started
+        consumer = KafkaConsumer(bootstrap_servers=cfg.bootstrap_servers, enable_auto_commit=False)
+        tps = [TopicPartition("articles.raw", p) for p in range(cfg.partitions)]
+        consumer.assign(tps)
+        consumer.seek_to_beginning(*tps)
+        got = 0
+        started = time.perf_counter()
+        while got < len(payloads) and time.perf_counter() - started < 120:
+            got += sum(len(v) for v in consumer.poll(timeout_ms=500).values())
+        consumed = time.perf_counter() - started
+        consumer.close()
+        prod.close()
+        report.timings["kafka-python produce (reference)"] = Timing(
+            "kafka-python produce (reference)", len(payloads), produced, "reference: the transport's limit")
+        report.timings["kafka-python consume (reference)"] = Timing(
+            "kafka-python consume (reference)", got, consumed, "reference: the transport's limit")
+    finally:
+        broker.terminate()
+        broker.wait(10)

@@ -28,7 +28,8 @@ class Pipeline:
     broker: subprocess.Popen[bytes] | None = None
     workers: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
 
-    def start(self, *, embedded_broker: bool = True, scale: dict[str, int] | None = None) -> None:
+    def start(self, *, embedded_broker: bool = True, scale: dict[str, int] | None = None,
+              stages: tuple[str, ...] = tuple(STAGES)) -> None:
         from services.broker import create_topics, start_embedded, wait_for_broker
 
         self.cfg.log_dir.mkdir(parents=True, exist_ok=True)
@@ -38,7 +39,7 @@ class Pipeline:
         created = create_topics(self.cfg)
         if created:
             log.info("created topics %s with %d partitions", ", ".join(created), self.cfg.partitions)
-        for stage in STAGES:
+        for stage in stages:
             for n in range((scale or {}).get(stage, 1)):
                 self.start_worker(stage, n)
 
@@ -59,6 +60,9 @@ class Pipeline:
         else:
             procs.append(proc)
         return proc
+
+    def worker_pids(self) -> list[int]:
+        return [p.pid for ps in self.workers.values() for p in ps if p.poll() is None]
 
     def check_alive(self) -> None:
         for stage, procs in self.workers.items():
@@ -105,9 +109,11 @@ def wait_until_done(pipeline: Pipeline, ids: list[str], timeout: float, progress
     try:
         while True:
             pipeline.check_alive()
-            indexed = store.has_ids(sorted(wanted))
+            before = len(indexed)
+            indexed |= store.has_ids(sorted(wanted - indexed))
             remaining = wanted - indexed
-            if remaining:
+            # Reading the DLQ costs a consumer: only when indexing has stalled, i.e. the rest may have failed.
+            if remaining and len(indexed) == before:
                 dead = {d.article_id for d in read_dead_letters(pipeline.cfg, idle_ms=300)
                         if d.article_id in remaining}
             bar.n = len(indexed) + len(dead & remaining)
@@ -117,7 +123,7 @@ def wait_until_done(pipeline: Pipeline, ids: list[str], timeout: float, progress
             if time.monotonic() > deadline:
                 raise TimeoutError(f"{len(remaining - dead)} of {len(wanted)} articles not indexed after "
                                    f"{timeout:.0f} s; see the worker logs in {pipeline.cfg.log_dir}")
-            time.sleep(0.5)
+            time.sleep(0.2)
     finally:
         bar.close()
         store.close()

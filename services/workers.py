@@ -21,7 +21,7 @@ from schemas import topics
 from services.deadletter import dead_letter
 from services.indexer.store import ArticleStore, StoreUnavailable, open_store
 from services.settings import Settings
-from services.stages import STAGES, article_id_of
+from services.stages import STAGES, article_id_of, warm_up
 
 log = logging.getLogger("citydesk.worker")
 MAX_BACKOFF_S = 30.0
@@ -128,6 +128,9 @@ def run_worker(stage: str, cfg: Settings) -> None:
 
     wait_for_broker(cfg)
     create_topics(cfg)
+    started = time.perf_counter()
+    warm_up(stage)
+    log.info("%s: models and data loaded in %.1f s", stage, time.perf_counter() - started, extra={"stage": stage})
     app = build_app(stage, cfg)
     worker = faust.Worker(app, loglevel=cfg.log_level.lower(), quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()
