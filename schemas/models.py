@@ -136,8 +136,12 @@ class DeadLetter(Message):
     source_topic: str | None = None
     partition: int | None = None
     offset: int | None = None
-    payload: str
+    payload: str = Field(description="The original message (or its first part, see payload_truncated)")
     payload_encoding: Literal["utf-8", "base64"] = "utf-8"
+    payload_bytes: int = Field(0, description="Size of the original message")
+    payload_sha256: str = Field("", description="Hash of the whole original message")
+    payload_truncated: bool = Field(False, description="Only the first part is kept: the message was too large "
+                                    "to be sent whole; it cannot be replayed from the letter")
     headers: dict[str, str] = Field(default_factory=dict)
     first_seen: datetime
     last_seen: datetime

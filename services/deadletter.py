@@ -10,6 +10,9 @@ from pydantic import ValidationError
 
 from schemas import DeadLetter
 
+# Kept of the original message in a letter: well under the 1 MB a Kafka message may be by default.
+MAX_PAYLOAD_BYTES = 256 * 1024
+
 
 def describe(exc: BaseException) -> tuple[str, str]:
     """(error_type, human reason) for an exception, short enough to read in `citydesk dlq list`."""
@@ -28,17 +31,23 @@ def dead_letter(stage: str, exc: BaseException, payload: bytes, *, article_id: s
                 topic: str | None = None, partition: int | None = None, offset: int | None = None,
                 headers: dict[str, str] | None = None) -> DeadLetter:
     error_type, reason = describe(exc)
+    kept = payload[:MAX_PAYLOAD_BYTES]  # a letter must itself fit in a message, or the DLQ would refuse it
     try:
-        text, encoding = payload.decode("utf-8"), "utf-8"
+        payload.decode("utf-8")
+        # Valid UTF-8 throughout: cutting may split only the last character, which is dropped.
+        text, encoding = kept.decode("utf-8", errors="ignore"), "utf-8"
     except UnicodeDecodeError:
-        text, encoding = base64.b64encode(payload).decode("ascii"), "base64"
+        text, encoding = base64.b64encode(kept).decode("ascii"), "base64"
     # The same failing message always gets the same id, so replays and retries do not multiply it.
     where = f"{stage}|{topic}|{partition}|{offset}" if offset is not None else f"{stage}|{article_id}"
     dl_id = hashlib.sha256(where.encode() + b"|" + hashlib.sha256(payload).digest()).hexdigest()[:16]
     now = datetime.now(UTC)
     return DeadLetter(id=dl_id, stage=stage, error_type=error_type, error=reason, article_id=article_id,
                       source_topic=topic, partition=partition, offset=offset, payload=text,
-                      payload_encoding=encoding, headers=headers or {}, first_seen=now, last_seen=now)
+                      payload_encoding=encoding, payload_bytes=len(payload),
+                      payload_sha256=hashlib.sha256(payload).hexdigest(),
+                      payload_truncated=len(payload) > MAX_PAYLOAD_BYTES, headers=headers or {},
+                      first_seen=now, last_seen=now)
 
 
 def original_payload(letter: DeadLetter) -> bytes:

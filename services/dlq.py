@@ -45,9 +45,13 @@ def replay(cfg: Settings, letters: list[DeadLetter], stage: str | None = None) -
 
     prod = producer(cfg)
     sent = 0
+    skipped: list[str] = []
     try:
         for letter in letters:
             if (stage and letter.stage != stage) or not letter.source_topic:
+                continue
+            if letter.payload_truncated:
+                skipped.append(letter.id)  # only part of the message was kept: it cannot be sent again
                 continue
             key = (letter.article_id or letter.id).encode()
             prod.send(letter.source_topic, key=key, value=original_payload(letter))
@@ -55,4 +59,9 @@ def replay(cfg: Settings, letters: list[DeadLetter], stage: str | None = None) -
         prod.flush()
     finally:
         prod.close()
+    if skipped:
+        import logging
+
+        logging.getLogger("citydesk.dlq").warning(
+            "not replayed (payload truncated, too large to keep whole): %s", ", ".join(skipped))
     return sent

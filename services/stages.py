@@ -39,6 +39,8 @@ def clean_message(payload: bytes) -> CleanArticle:
     from services.cleaner import clean
 
     raw = RawArticle.model_validate(parse_json(payload))
+    if "\x00" in raw.body:  # JSON may carry it escaped (\u0000), past the check on the raw bytes
+        raise StageError("body contains NUL characters: binary data, not text; strip it before feeding")
     if len(raw.body.encode("utf-8")) > MAX_BODY_BYTES:
         raise StageError(f"body of {len(raw.body.encode('utf-8')):,} bytes exceeds {MAX_BODY_BYTES:,}: "
                          "not a news article; split or trim it before feeding")

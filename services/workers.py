@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import atexit
 import logging
+import os
 import time
 from typing import Any
 
@@ -21,10 +22,12 @@ from schemas import topics
 from services.deadletter import dead_letter
 from services.indexer.store import ArticleStore, StoreUnavailable, open_store
 from services.settings import Settings
-from services.stages import STAGES, article_id_of, warm_up
+from services.stages import STAGES, StageError, article_id_of, warm_up
 
 log = logging.getLogger("citydesk.worker")
 MAX_BACKOFF_S = 30.0
+# A produced message must stay under the broker's and producer's default limit of 1 MB.
+MAX_MESSAGE_BYTES = 900_000
 
 
 def build_app(stage: str, cfg: Settings) -> faust.App:
@@ -87,6 +90,16 @@ def build_app(stage: str, cfg: Settings) -> faust.App:
 
     @app.agent(source, name=f"citydesk-{stage}")
     async def process(stream: faust.StreamT) -> None:
+        try:
+            await process_batches(stream)
+        except Exception:
+            # A crashed agent leaves the process alive with its stream stopped, the worst of both: exit instead,
+            # so the supervisor (citydesk run, compose) restarts it and the unacknowledged batch comes back.
+            log.exception("%s: the stream failed; exiting so the worker is restarted", stage)
+            logging.shutdown()
+            os._exit(70)
+
+    async def process_batches(stream: faust.StreamT) -> None:
         loop = asyncio.get_running_loop()
         async for events in stream.take_events(cfg.batch_size, within=cfg.batch_within_s):
             started = time.perf_counter()
@@ -101,9 +114,15 @@ def build_app(stage: str, cfg: Settings) -> faust.App:
                 else:
                     good.append((event, result))
             if out is not None:
-                for _, result in good:
-                    pending.append(await out.send(key=result.id.encode(),  # type: ignore[attr-defined]
-                                                  value=result.model_dump_json().encode()))
+                for event, result in good:
+                    value = result.model_dump_json().encode()
+                    if len(value) > MAX_MESSAGE_BYTES:  # the broker would refuse it and the stream would stop
+                        pending.append(await send_dead_letter(StageError(
+                            f"result of {len(value):,} bytes exceeds the {MAX_MESSAGE_BYTES:,}-byte message limit"),
+                            event))
+                        dead += 1
+                        continue
+                    pending.append(await out.send(key=result.id.encode(), value=value))  # type: ignore[attr-defined]
             elif good:
                 if "store" not in store_holder:
                     store_holder["store"] = open_store(cfg, writer=True)

@@ -69,3 +69,13 @@ def test_clean_and_tag_print_one_json_object_per_file_in_order():
     assert len(rows) == 3 and all(r["title"] for r in rows)
     explain = _cli("clean", "--explain", files[0]).stdout
     assert "KEEP" in explain and "drop" in explain
+
+
+def test_a_dead_letter_of_a_huge_message_fits_in_a_message():
+    from services.deadletter import MAX_PAYLOAD_BYTES
+
+    payload = ('{"body": "' + "가" * 2_000_000 + '"}').encode()
+    letter = dead_letter("cleaner", ValueError("too large"), payload, topic="articles.raw", partition=0, offset=1)
+    assert letter.payload_truncated and letter.payload_bytes == len(payload)
+    assert len(letter.model_dump_json().encode()) < MAX_PAYLOAD_BYTES + 10_000 < 1_000_000
+    assert letter.payload_encoding == "utf-8" and letter.payload.startswith('{"body": "가')

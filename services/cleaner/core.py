@@ -15,6 +15,8 @@ from schemas import CleanArticle, RawArticle
 from services.cleaner.dates import labelled_date, parse_date, standalone_datetime, to_kst
 from services.cleaner.patterns import Patterns, load_patterns
 
+MAX_LINE_CHARS = 10_000
+
 # Reasons a line is kept.
 KEEP_REASONS = frozenset({"body"})
 
@@ -152,6 +154,9 @@ def classify(lines: list[str], pats: Patterns, title_hint: str | None = None) ->
     for i, line in enumerate(lines):
         if not line:
             reasons[i] = "blank"
+            continue
+        if len(line) > MAX_LINE_CHARS:
+            reasons[i] = "overlong_line"  # no news paragraph is this long: a dump, a data URI, a broken page
             continue
         dropped = pats.drop_reason(line)
         if dropped:
