@@ -6,7 +6,9 @@ documents. Real-cluster behaviour is the subject of tests/test_elasticsearch_clu
 
 from __future__ import annotations
 
+import os
 import shutil
+import signal
 import subprocess
 import time
 
@@ -25,6 +27,11 @@ from tests.conftest import SEEDS, free_port, read_seed, seed_ids
 pytestmark = pytest.mark.integration
 
 
+def _stop(proc: subprocess.Popen) -> None:
+    os.killpg(proc.pid, signal.SIGTERM)
+    proc.wait(10)
+
+
 @pytest.fixture(scope="module")
 def noida(tmp_path_factory):
     exe = shutil.which("noida-db")
@@ -33,7 +40,8 @@ def noida(tmp_path_factory):
     port = free_port()
     data = tmp_path_factory.mktemp("noida")
     proc = subprocess.Popen([exe, "start", "--only", "elasticsearch", "--elasticsearch-port", str(port),
-                             "--data-dir", str(data)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+                             "--data-dir", str(data)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+                            start_new_session=True)  # its Python wrapper runs the server as a child: stop the group
     url = f"http://127.0.0.1:{port}"
     client = Elasticsearch(url)
     for _ in range(100):
@@ -43,8 +51,7 @@ def noida(tmp_path_factory):
         except Exception:
             time.sleep(0.1)
     yield url, client
-    proc.terminate()
-    proc.wait(10)
+    _stop(proc)
 
 
 @pytest.fixture(scope="module")
