@@ -200,6 +200,25 @@ def _cmd_search(args: argparse.Namespace, cfg: Settings) -> int:
     return 0
 
 
+def _cmd_status(args: argparse.Namespace, cfg: Settings) -> int:
+    from services.health import read_statuses
+
+    statuses = read_statuses(cfg.status_dir)
+    if args.json:
+        print(json.dumps(statuses, ensure_ascii=False, indent=2))
+        return 0
+    if not statuses:
+        print(f"no running workers have written a status under {cfg.status_dir}")
+        return 1
+    print(f"{'worker':<10}{'pid':>8}  {'state':<9}{'ready':<7}{'consumed':>9}{'produced':>9}{'dead':>6}{'retried':>8}"
+          f"  {'last batch':<10}  health")
+    for s in statuses:
+        ago = f"{time.time() - s['last_batch_at']:.0f} s ago" if s.get("last_batch_at") else "-"
+        print(f"{s['stage']:<10}{s['pid']:>8}  {s['state']:<9}{'yes' if s['ready'] else 'no':<7}{s['consumed']:>9}"
+              f"{s['produced']:>9}{s['dead_lettered']:>6}{s['retried']:>8}  {ago:<10}  {s.get('health_url') or '-'}")
+    return 0
+
+
 def _cmd_eval(args: argparse.Namespace, cfg: Settings) -> int:
     from services.evaluation import evaluate, format_report
 
@@ -326,6 +345,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, default=10)
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=_cmd_search)
+
+    p = sub.add_parser("status", help="the running workers: state, counters, health URLs",
+                       description="Read the status every running worker keeps under CITYDESK_DATA_DIR/status: "
+                       "state (ok, or degraded while its store is unavailable), readiness, messages consumed, "
+                       "produced, dead-lettered, store retries, the last batch, and its /health URL.")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=_cmd_status)
 
     p = sub.add_parser("eval", help="score the cleaner and tagger against a gold file")
     p.add_argument("--gold", required=True, help="gold JSON (the format of shared/gold/seeds.json)")

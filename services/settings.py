@@ -30,12 +30,18 @@ class Settings(BaseSettings):
     elasticsearch_shards: int = Field(1, description="Primary shards of a new index version")
     elasticsearch_replicas: int = Field(0, description="Replicas of a new index version (0 on one node)")
     kibana_url: str | None = Field(None, description="Kibana URL; when set, `citydesk setup` imports the dashboards")
+    health_host: str = Field("127.0.0.1", description="Address a worker's /health and /ready listen on")
+    health_port: int = Field(0, description="Port of a worker's /health and /ready (0: any free port)")
     log_level: str = Field("INFO", description="Log level of workers and CLI")
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per log line")
 
     @property
     def store_dir(self) -> Path:
         return self.data_dir / "store"
+
+    @property
+    def status_dir(self) -> Path:
+        return self.data_dir / "status"
 
     @property
     def log_dir(self) -> Path:

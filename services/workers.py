@@ -20,6 +20,7 @@ from pydantic import BaseModel
 
 from schemas import topics
 from services.deadletter import dead_letter
+from services.health import WorkerStatus, serve
 from services.indexer.store import ArticleStore, StoreUnavailable, open_store
 from services.settings import Settings
 from services.stages import STAGES, StageError, article_id_of, warm_up
@@ -30,7 +31,7 @@ MAX_BACKOFF_S = 30.0
 MAX_MESSAGE_BYTES = 900_000
 
 
-def build_app(stage: str, cfg: Settings) -> faust.App:
+def build_app(stage: str, cfg: Settings, status: WorkerStatus | None = None) -> faust.App:
     if stage not in STAGES:
         raise ValueError(f"unknown worker {stage!r}: choose one of {', '.join(STAGES)}")
     in_topic, out_topic, function = STAGES[stage]
@@ -57,13 +58,14 @@ def build_app(stage: str, cfg: Settings) -> faust.App:
     out = app.topic(out_topic, partitions=cfg.partitions) if out_topic else None
     dlq = app.topic(topics.DLQ, partitions=cfg.partitions)
     store_holder: dict[str, ArticleStore] = {}
+    status = status or WorkerStatus(stage)
 
     async def send_dead_letter(exc: BaseException, event: Any) -> Any:
         msg = event.message
         payload = msg.value or b""
         aid = article_id_of(payload)
         letter = dead_letter(stage, exc, payload, article_id=aid, topic=msg.topic, partition=msg.partition,
-                             offset=msg.offset)
+                             offset=msg.offset, headers=_headers(msg.headers))
         log.warning("%s: dead-lettered %s:%s@%s (%s): %s", stage, msg.topic, msg.partition, msg.offset,
                     letter.error_type, letter.error[:300], extra={"article_id": aid, "stage": stage})
         return await dlq.send(key=(aid or letter.id).encode(), value=letter.model_dump_json().encode())
@@ -81,10 +83,15 @@ def build_app(stage: str, cfg: Settings) -> faust.App:
         backoff = 0.5
         while True:
             try:
-                return await asyncio.get_running_loop().run_in_executor(None, store.write, batch)
+                result = await asyncio.get_running_loop().run_in_executor(None, store.write, batch)
+                if status.state == "degraded":
+                    log.info("indexer: store available again", extra={"stage": stage})
+                status.update(state="ok")
+                return result
             except StoreUnavailable as exc:
                 log.warning("indexer: store unavailable (%s); retrying the batch of %d in %.1f s",
                             exc, len(batch), backoff)
+                status.update(state="degraded", retried=status.retried + 1, last_error=str(exc)[:500])
                 await asyncio.sleep(backoff)
                 backoff = min(backoff * 2, MAX_BACKOFF_S)
 
@@ -101,6 +108,7 @@ def build_app(stage: str, cfg: Settings) -> faust.App:
 
     async def process_batches(stream: faust.StreamT) -> None:
         loop = asyncio.get_running_loop()
+        status.update(ready=True, state="ok")
         async for events in stream.take_events(cfg.batch_size, within=cfg.batch_within_s):
             started = time.perf_counter()
             # CPU-bound work (Kiwi) runs off the event loop so heartbeats keep flowing.
@@ -136,10 +144,19 @@ def build_app(stage: str, cfg: Settings) -> faust.App:
                             ValueError(f"store rejected the document: {rejection.reason}"), event))
                         dead += 1
             await asyncio.gather(*pending)  # delivered before this batch is acknowledged
+            status.update(consumed=status.consumed + len(events), produced=status.produced + len(events) - dead,
+                          dead_lettered=status.dead_lettered + dead, last_batch_at=time.time())
             log.info("%s: %d in, %d out, %d dead-lettered in %.2f s", stage, len(events), len(events) - dead,
-                     dead, time.perf_counter() - started, extra={"stage": stage})
+                     dead, time.perf_counter() - started,
+                     extra={"stage": stage, "duration_s": round(time.perf_counter() - started, 3)})
 
     return app
+
+
+def _headers(raw: Any) -> dict[str, str]:
+    """Kafka headers (a list of (key, bytes) pairs, or a mapping) as text, for the dead letter."""
+    pairs = raw.items() if isinstance(raw, dict) else (raw or [])
+    return {str(k): v.decode("utf-8", "replace") if isinstance(v, bytes) else str(v) for k, v in pairs}
 
 
 def run_worker(stage: str, cfg: Settings) -> None:
@@ -147,9 +164,12 @@ def run_worker(stage: str, cfg: Settings) -> None:
 
     wait_for_broker(cfg)
     create_topics(cfg)
+    status = WorkerStatus(stage, status_dir=cfg.status_dir)
+    serve(status, cfg.health_port, cfg.health_host)
+    log.info("%s: health on %s/health and /ready", stage, status.health_url, extra={"stage": stage})
     started = time.perf_counter()
     warm_up(stage)
     log.info("%s: models and data loaded in %.1f s", stage, time.perf_counter() - started, extra={"stage": stage})
-    app = build_app(stage, cfg)
+    app = build_app(stage, cfg, status)
     worker = faust.Worker(app, loglevel=cfg.log_level.lower(), quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

@@ -37,6 +37,7 @@ def test_servers_have_healthchecks_and_services_wait_for_them(config):
         "kafka": "service_healthy", "elasticsearch": "service_healthy", "kibana": "service_healthy"}
     for name in SCALED:
         assert services[name]["depends_on"] == {"setup": {"condition": "service_completed_successfully"}}
+        assert "/health" in " ".join(services[name]["healthcheck"]["test"])  # the worker's own endpoint
 
 
 def test_the_three_services_share_one_image_and_can_scale(config):

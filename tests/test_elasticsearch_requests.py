@@ -118,6 +118,7 @@ def test_reindex_swaps_the_alias_in_one_step():
                     {"add": {"index": "articles-v2", "alias": "articles", "is_write_index": True}}]
 
 
+@pytest.mark.reliability
 @pytest.mark.parametrize("status", [429, 502, 503, 504])
 def test_an_overloaded_or_failing_server_means_retry_the_whole_batch(articles, status):
     from services.indexer.store import StoreUnavailable
@@ -127,6 +128,7 @@ def test_an_overloaded_or_failing_server_means_retry_the_whole_batch(articles, s
         ElasticsearchStore("http://unused", "articles", client=client).write(articles)
 
 
+@pytest.mark.reliability
 def test_a_document_the_server_rejects_goes_to_the_dlq_and_the_rest_are_written(articles):
     client = RecordingElasticsearch(existing_alias="articles", item_errors={1: (400, "document_parsing_exception")})
     result = ElasticsearchStore("http://unused", "articles", client=client).write(articles)
@@ -135,6 +137,7 @@ def test_a_document_the_server_rejects_goes_to_the_dlq_and_the_rest_are_written(
     assert "document_parsing_exception for document" in result.rejected[0].reason
 
 
+@pytest.mark.reliability
 def test_an_item_throttled_inside_a_good_answer_retries_the_batch(articles):
     from services.indexer.store import StoreUnavailable
 
@@ -143,6 +146,7 @@ def test_an_item_throttled_inside_a_good_answer_retries_the_batch(articles):
         ElasticsearchStore("http://unused", "articles", client=client).write(articles)
 
 
+@pytest.mark.reliability
 def test_an_unreachable_server_means_retry():
     from services.indexer.store import StoreUnavailable
 

@@ -63,3 +63,20 @@ def test_malformed_message_is_dead_lettered_and_the_next_one_flows(pipeline):
     assert len(letters) == 1
     assert letters[0].stage == "cleaner" and "not JSON" in letters[0].error
     assert letters[0].source_topic == topics.RAW and letters[0].offset is not None
+
+
+def test_workers_report_health_readiness_and_counters(pipeline):
+    import json
+    import urllib.request
+
+    from services.health import read_statuses
+
+    statuses = {s["stage"]: s for s in read_statuses(pipeline.cfg.status_dir)}
+    assert set(statuses) == {"cleaner", "tagger", "indexer"}
+    for stage, s in statuses.items():
+        assert s["ready"] and s["state"] == "ok" and s["consumed"] >= 5, (stage, s)
+        for path in ("/health", "/ready"):
+            with urllib.request.urlopen(s["health_url"] + path, timeout=5) as resp:
+                assert resp.status == 200 and json.loads(resp.read())["stage"] == stage
+    assert statuses["cleaner"]["dead_lettered"] >= 1  # the malformed message of the test before
+    assert statuses["indexer"]["produced"] == statuses["indexer"]["consumed"]

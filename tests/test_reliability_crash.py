@@ -21,14 +21,15 @@ pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 N = 500
 
 
-def _kill_and_restart(pipeline: Pipeline, stage: str) -> None:
+def _kill_and_restart(pipeline: Pipeline, stage: str, sig: signal.Signals) -> None:
     proc = pipeline.workers[stage][0]
-    proc.send_signal(signal.SIGKILL)
-    proc.wait(10)
+    proc.send_signal(sig)
+    proc.wait(30)
     pipeline.start_worker(stage, 0)
 
 
-def test_killing_each_service_mid_stream_loses_and_doubles_nothing(tmp_path):
+@pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
+def test_killing_each_service_mid_stream_loses_and_doubles_nothing(tmp_path, sig):
     cfg = Settings(bootstrap_servers=f"127.0.0.1:{free_port()}", data_dir=tmp_path, partitions=2, batch_size=50,
                    batch_within_s=0.2)
     pipeline = Pipeline(cfg)
@@ -48,10 +49,10 @@ def test_killing_each_service_mid_stream_loses_and_doubles_nothing(tmp_path):
             deadline = time.monotonic() + 120
             while len(store.has_ids(ids)) < after and time.monotonic() < deadline:
                 time.sleep(0.2)
-            _kill_and_restart(pipeline, stage)
+            _kill_and_restart(pipeline, stage, sig)
             killed.append((stage, len(store.has_ids(ids))))
         indexed, dead = wait_until_done(pipeline, ids, timeout=600, progress=False)
-        print(f"\ncrash safety: fed {N}, indexed {len(indexed)}, documents {store.count()}, "
+        print(f"\ncrash safety ({sig.name}): fed {N}, indexed {len(indexed)}, documents {store.count()}, "
               f"dead-lettered {len(dead)}, killed (stage, indexed at the kill): {killed}")
         assert dead == set()
         assert indexed == set(ids)

@@ -22,6 +22,7 @@ from schemas import DeadLetter, RawArticle, topics
 from services.bench import synthetic_articles
 from services.dlq import read_dead_letters, replay
 from services.feed import producer, send_raw
+from services.health import read_statuses
 from services.indexer.elastic import ElasticsearchStore, setup_index
 from services.pipeline import Pipeline, wait_until_done
 from services.settings import Settings
@@ -79,7 +80,10 @@ def test_a_20_second_store_outage_mid_stream_loses_nothing(tmp_path):
             send_raw(prod, raw)
         prod.flush()
         prod.close()
-        time.sleep(20)
+        states = set()
+        while time.monotonic() - at_outage < 20:  # the indexer reports itself degraded while the store is away
+            states |= {st["state"] for st in read_statuses(cfg.status_dir) if st["stage"] == "indexer"}
+            time.sleep(0.5)
         noida = _start_noida(port, tmp_path / "noida")
         indexed, dead = wait_until_done(pipeline, ids, timeout=300, progress=False)
         caught_up = time.monotonic() - at_outage
@@ -88,6 +92,8 @@ def test_a_20_second_store_outage_mid_stream_loses_nothing(tmp_path):
               f"{len(dead)}, retries logged {retries}, caught up {caught_up:.1f} s after the store went away")
         assert indexed == set(ids) and dead == set() and store.count() == len(ids)
         assert retries >= 1  # the indexer did meet the outage and backed off
+        assert "degraded" in states
+        assert {st["state"] for st in read_statuses(cfg.status_dir) if st["stage"] == "indexer"} == {"ok"}
     finally:
         pipeline.stop()
         _stop(noida)
