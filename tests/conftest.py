@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import socket
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -38,3 +39,19 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+@contextmanager
+def running_pipeline(data_dir: Path, *, stages=None, **settings):
+    """The real pipeline (embedded broker and worker processes) on a free port, stopped afterwards."""
+    from services.pipeline import Pipeline
+    from services.settings import Settings
+
+    cfg = Settings(bootstrap_servers=f"127.0.0.1:{free_port()}", data_dir=data_dir,
+                   **{"partitions": 2, "batch_within_s": 0.2, **settings})
+    pipeline = Pipeline(cfg)
+    try:
+        pipeline.start(**({"stages": stages} if stages is not None else {}))
+        yield pipeline
+    finally:
+        pipeline.stop()

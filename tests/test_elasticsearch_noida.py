@@ -19,10 +19,9 @@ from schemas import RawArticle
 from services.cleaner import clean
 from services.indexer.elastic import ElasticsearchStore, reindex, setup_index
 from services.indexer.store import SearchQuery
-from services.pipeline import Pipeline, feed_paths, wait_until_done
-from services.settings import Settings
+from services.pipeline import feed_paths, wait_until_done
 from services.tagger import tag
-from tests.conftest import SEEDS, free_port, read_seed, seed_ids
+from tests.conftest import SEEDS, free_port, read_seed, running_pipeline, seed_ids
 
 pytestmark = pytest.mark.integration
 
@@ -79,16 +78,10 @@ def test_setup_write_search_and_reindex(noida, articles):
 
 def test_the_indexer_worker_writes_to_elasticsearch_through_the_broker(noida, tmp_path):
     url, client = noida
-    cfg = Settings(bootstrap_servers=f"127.0.0.1:{free_port()}", data_dir=tmp_path, partitions=2, batch_within_s=0.2,
-                   store="elasticsearch", elasticsearch_url=url, elasticsearch_index="piped",
-                   elasticsearch_analyzer="standard")
     setup_index(client, "piped", analyzer="standard")
-    pipeline = Pipeline(cfg)
-    pipeline.start()
-    try:
-        ids, _ = feed_paths(cfg, [str(SEEDS)], progress=False)
+    with running_pipeline(tmp_path, store="elasticsearch", elasticsearch_url=url, elasticsearch_index="piped",
+                          elasticsearch_analyzer="standard") as pipeline:
+        ids, _ = feed_paths(pipeline.cfg, [str(SEEDS)], progress=False)
         indexed, dead = wait_until_done(pipeline, ids, timeout=180, progress=False)
         assert indexed == set(ids) and dead == set()
-    finally:
-        pipeline.stop()
     assert ElasticsearchStore(url, "piped", client=client).count() == len(ids)

@@ -13,21 +13,16 @@ from schemas import topics
 from services.dlq import read_dead_letters
 from services.feed import producer
 from services.indexer.store import SearchQuery, open_store
-from services.pipeline import Pipeline, feed_paths, wait_until_done
-from services.settings import Settings
-from tests.conftest import EXAMPLES, SEEDS, free_port
+from services.pipeline import feed_paths, wait_until_done
+from tests.conftest import EXAMPLES, SEEDS, running_pipeline
 
 pytestmark = pytest.mark.integration
 
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    cfg = Settings(bootstrap_servers=f"127.0.0.1:{free_port()}", data_dir=tmp_path_factory.mktemp("citydesk"),
-                   partitions=2, batch_within_s=0.2)
-    p = Pipeline(cfg)
-    p.start()
-    yield p
-    p.stop()
+    with running_pipeline(tmp_path_factory.mktemp("citydesk")) as p:
+        yield p
 
 
 def test_seeds_become_searchable_once_even_when_fed_twice(pipeline):

@@ -12,9 +12,8 @@ from schemas import RawArticle, topics
 from services.dlq import read_dead_letters
 from services.feed import producer
 from services.indexer.store import open_store
-from services.pipeline import Pipeline, wait_until_done
-from services.settings import Settings
-from tests.conftest import EXAMPLES, free_port
+from services.pipeline import wait_until_done
+from tests.conftest import EXAMPLES, running_pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 
@@ -47,12 +46,8 @@ BAD = {
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory):
-    cfg = Settings(bootstrap_servers=f"127.0.0.1:{free_port()}", data_dir=tmp_path_factory.mktemp("reliability"),
-                   partitions=2, batch_within_s=0.2)
-    p = Pipeline(cfg)
-    p.start()
-    yield p
-    p.stop()
+    with running_pipeline(tmp_path_factory.mktemp("reliability")) as p:
+        yield p
 
 
 def test_every_bad_message_is_dead_lettered_with_its_reason_and_good_ones_flow(pipeline):

@@ -14,8 +14,7 @@ from services.bench import synthetic_articles
 from services.feed import producer, send_raw
 from services.indexer.store import open_store
 from services.pipeline import Pipeline, wait_until_done
-from services.settings import Settings
-from tests.conftest import free_port
+from tests.conftest import running_pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
 N = 500
@@ -30,11 +29,8 @@ def _kill_and_restart(pipeline: Pipeline, stage: str, sig: signal.Signals) -> No
 
 @pytest.mark.parametrize("sig", [signal.SIGKILL, signal.SIGTERM], ids=["SIGKILL", "SIGTERM"])
 def test_killing_each_service_mid_stream_loses_and_doubles_nothing(tmp_path, sig):
-    cfg = Settings(bootstrap_servers=f"127.0.0.1:{free_port()}", data_dir=tmp_path, partitions=2, batch_size=50,
-                   batch_within_s=0.2)
-    pipeline = Pipeline(cfg)
-    pipeline.start()
-    try:
+    with running_pipeline(tmp_path, batch_size=50) as pipeline:
+        cfg = pipeline.cfg
         raws = synthetic_articles(N)
         ids = [r.id for r in raws]
         prod = producer(cfg)
@@ -58,5 +54,3 @@ def test_killing_each_service_mid_stream_loses_and_doubles_nothing(tmp_path, sig
         assert indexed == set(ids)
         assert store.count() == N, f"{store.count()} documents for {N} articles (killed: {killed})"
         assert all(n < N for _, n in killed), f"a kill came after the stream had finished: {killed}"
-    finally:
-        pipeline.stop()

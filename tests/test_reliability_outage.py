@@ -24,9 +24,8 @@ from services.dlq import read_dead_letters, replay
 from services.feed import producer, send_raw
 from services.health import read_statuses
 from services.indexer.elastic import ElasticsearchStore, setup_index
-from services.pipeline import Pipeline, wait_until_done
-from services.settings import Settings
-from tests.conftest import EXAMPLES, free_port
+from services.pipeline import wait_until_done
+from tests.conftest import EXAMPLES, free_port, running_pipeline
 
 
 def _stop(proc: subprocess.Popen) -> None:
@@ -54,56 +53,53 @@ def _start_noida(port: int, data) -> subprocess.Popen:
 @pytest.mark.skipif(shutil.which("noida-db") is None, reason="noida-db not installed (it is in the dev extra)")
 def test_a_20_second_store_outage_mid_stream_loses_nothing(tmp_path):
     port = free_port()
-    noida = _start_noida(port, tmp_path / "noida")
-    url = f"http://127.0.0.1:{port}"
-    client = Elasticsearch(url)
-    setup_index(client, "outage", analyzer="standard")
-    cfg = Settings(bootstrap_servers=f"127.0.0.1:{free_port()}", data_dir=tmp_path / "run", partitions=2,
-                   batch_size=20, batch_within_s=0.2, store="elasticsearch", elasticsearch_url=url,
-                   elasticsearch_index="outage", elasticsearch_analyzer="standard")
-    pipeline = Pipeline(cfg)
-    pipeline.start()
+    servers = [_start_noida(port, tmp_path / "noida")]  # the one running now is last; stopped whatever happens
     try:
-        raws = synthetic_articles(200)
-        ids = [r.id for r in raws]
-        prod = producer(cfg)
-        for raw in raws[:40]:
-            send_raw(prod, raw)
-        prod.flush()
-        store = ElasticsearchStore(url, "outage", client=client)
-        deadline = time.monotonic() + 120
-        while store.count() < 20 and time.monotonic() < deadline:
-            time.sleep(0.2)
-        _stop(noida)
-        at_outage = time.monotonic()
-        for raw in raws[40:]:  # the stream goes on while the store is away
-            send_raw(prod, raw)
-        prod.flush()
-        prod.close()
-        states = set()
-        while time.monotonic() - at_outage < 20:  # the indexer reports itself degraded while the store is away
-            states |= {st["state"] for st in read_statuses(cfg.status_dir) if st["stage"] == "indexer"}
-            time.sleep(0.5)
-        noida = _start_noida(port, tmp_path / "noida")
-        indexed, dead = wait_until_done(pipeline, ids, timeout=300, progress=False)
-        caught_up = time.monotonic() - at_outage
-        retries = sum(p.read_text(errors="replace").count("store unavailable") for p in cfg.log_dir.glob("indexer*.log"))
-        print(f"\noutage: fed {len(ids)}, indexed {len(indexed)}, documents {store.count()}, dead-lettered "
-              f"{len(dead)}, retries logged {retries}, caught up {caught_up:.1f} s after the store went away")
-        assert indexed == set(ids) and dead == set() and store.count() == len(ids)
-        assert retries >= 1  # the indexer did meet the outage and backed off
-        assert "degraded" in states
-        assert {st["state"] for st in read_statuses(cfg.status_dir) if st["stage"] == "indexer"} == {"ok"}
+        url = f"http://127.0.0.1:{port}"
+        client = Elasticsearch(url)
+        setup_index(client, "outage", analyzer="standard")
+        with running_pipeline(tmp_path / "run", batch_size=20, store="elasticsearch", elasticsearch_url=url,
+                              elasticsearch_index="outage", elasticsearch_analyzer="standard") as pipeline:
+            cfg = pipeline.cfg
+            raws = synthetic_articles(200)
+            ids = [r.id for r in raws]
+            prod = producer(cfg)
+            for raw in raws[:40]:
+                send_raw(prod, raw)
+            prod.flush()
+            store = ElasticsearchStore(url, "outage", client=client)
+            deadline = time.monotonic() + 120
+            while store.count() < 20 and time.monotonic() < deadline:
+                time.sleep(0.2)
+            _stop(servers[-1])
+            at_outage = time.monotonic()
+            for raw in raws[40:]:  # the stream goes on while the store is away
+                send_raw(prod, raw)
+            prod.flush()
+            prod.close()
+            states = set()
+            while time.monotonic() - at_outage < 20:  # the indexer reports itself degraded while the store is away
+                states |= {st["state"] for st in read_statuses(cfg.status_dir) if st["stage"] == "indexer"}
+                time.sleep(0.5)
+            servers.append(_start_noida(port, tmp_path / "noida"))
+            indexed, dead = wait_until_done(pipeline, ids, timeout=300, progress=False)
+            caught_up = time.monotonic() - at_outage
+            retries = sum(p.read_text(errors="replace").count("store unavailable")
+                          for p in cfg.log_dir.glob("indexer*.log"))
+            print(f"\noutage: fed {len(ids)}, indexed {len(indexed)}, documents {store.count()}, dead-lettered "
+                  f"{len(dead)}, retries logged {retries}, caught up {caught_up:.1f} s after the store went away")
+            assert indexed == set(ids) and dead == set() and store.count() == len(ids)
+            assert retries >= 1  # the indexer did meet the outage and backed off
+            assert "degraded" in states
+            assert {st["state"] for st in read_statuses(cfg.status_dir) if st["stage"] == "indexer"} == {"ok"}
     finally:
-        pipeline.stop()
-        _stop(noida)
+        if servers[-1].poll() is None:
+            _stop(servers[-1])
 
 
 def test_replaying_a_dead_letter_twice_indexes_the_article_once(tmp_path):
-    cfg = Settings(bootstrap_servers=f"127.0.0.1:{free_port()}", data_dir=tmp_path, partitions=2, batch_within_s=0.2)
-    pipeline = Pipeline(cfg)
-    pipeline.start()
-    try:
+    with running_pipeline(tmp_path) as pipeline:
+        cfg = pipeline.cfg
         article = RawArticle(id="replayed", body=(EXAMPLES / "01_busan_fukuoka.txt").read_text(encoding="utf-8"))
         now = datetime.now(UTC)
         letter = DeadLetter(id="letter-1", stage="cleaner", error_type="StoreUnavailable", error="was down",
@@ -124,5 +120,3 @@ def test_replaying_a_dead_letter_twice_indexes_the_article_once(tmp_path):
             time.sleep(0.2)
         time.sleep(3)  # the second replay is behind the first on the same partition
         assert store.has_ids(["replayed"]) == {"replayed"} and store.count() == 1
-    finally:
-        pipeline.stop()
