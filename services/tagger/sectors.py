@@ -60,8 +60,8 @@ def _occurrences(text: str, tax: Taxonomy) -> dict[str, list[str]]:
     return found
 
 
-def score_sectors(title: str, body: str) -> list[Sector]:
-    tax = taxonomy()
+def score_sectors(title: str, body: str, tax: Taxonomy | None = None) -> list[Sector]:
+    tax = tax or taxonomy()
     weights = {code: terms for code, _ko, _en, terms in tax.sectors}
     in_body, in_title = _occurrences(body, tax), _occurrences(title, tax)
     scored = []

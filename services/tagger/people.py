@@ -1,0 +1,163 @@
+"""People: names with their roles (권영진 대구시장, 마르틴 호른 프라이부르크 시장), and where the names stand,
+so that the places component never reads a name as a place."""
+
+from __future__ import annotations
+
+import re
+
+from schemas import Person
+from services.tagger.document import Document, Resources
+from services.tagger.gazetteer import Entry
+from services.tagger.rules import Rules
+
+_WORD = re.compile(r"\S+")
+_HANGUL_NAME = re.compile(r"^[가-힣]{2,4}$")
+_QUOTE_OPEN = "‘“'\""
+_QUOTE_CLOSE = "’”'\""
+
+
+def annotate(doc: Document, res: Resources) -> None:
+    doc.people, doc.name_spans = find_people(doc.text, doc.article.reporter, res)
+
+
+def _role_split(word: str, rules: Rules) -> tuple[str, str] | None:
+    """'대구시장은' → ('대구', '시장'); '시장' → ('', '시장'); None when the word holds no role."""
+    core = rules.strip_particles(word.strip(_QUOTE_CLOSE + ",."))
+    m = rules.role_suffix.search(core)  # leftmost match of an end-anchored pattern: the longest role
+    return (core[: m.start()], m.group(1)) if m else None
+
+
+# Romanised spellings in parentheses (그레고리 두세(Grégory Doucet)) are blanked out, offsets kept.
+_LATIN_PARENS = re.compile(r"\([^()가-힣]{2,60}\)")
+
+
+def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[Person], list[tuple[int, int]]]:
+    """People named with a role (권영진 대구시장, 루오린 양강신구 당서기, 마르틴 호른 프라이부르크 시장),
+    and the text spans of their names, so that a name is never also read as a place (마르틴, 호른)."""
+    g, rules = res.gazetteer, res.rules
+    blanked = _LATIN_PARENS.sub(lambda m: " " * len(m.group(0)), text)
+    words = [(m.group(0), m.start()) for m in _WORD.finditer(blanked)]
+    found: dict[str, Person] = {}
+    spans: list[tuple[int, int]] = []
+    for i, (word, _) in enumerate(words):
+        if i == 0 or not rules.role_anywhere.search(word):
+            continue
+        split = _role_split(word, rules)
+        if split is None:
+            continue
+        prefix, role = split
+        place_word = None
+        j = i - 1
+        if prefix and prefix not in g.by_surface:
+            continue  # 중국시장 → not a place + role: the Chinese market
+        if not prefix and j >= 1 and words[j][0] in g.by_surface:
+            place_word = words[j][0]  # 루오린 양강신구 당서기 / 커원저 타이베이 시장
+            j -= 1
+        name = _name_before(words, j, res)
+        if name is None and j >= 0 and _bare_word(words[j][0], res):
+            name = words[j][0]  # may still be the family half of a foreign name (그레고리 두세)
+            if _foreign_given_name(words, j, name, res) is None:
+                continue
+        if name is None or name == reporter:
+            continue
+        first = j
+        given = _foreign_given_name(words, j, name, res)
+        if given is not None:
+            name, first = f"{given} {name}", j - 1  # 다카시마 소이치로, 마르틴 호른
+        elif name in g.by_surface:
+            continue  # a lone place name before a role: 중국 시장 is the Chinese market
+        place = prefix or place_word or ""
+        full_role = f"{place}{role}" if prefix else (f"{place_word} {role}" if place_word else role)
+        affiliation = g.by_surface[place][0].name if place else None
+        current = found.get(name)
+        if current is None or (current.affiliation is None and affiliation):
+            found[name] = Person(name=name, role=full_role, affiliation=affiliation)
+        spans.append((words[first][1], words[j][1] + len(words[j][0])))
+    # 대전광역시(시장 허태정)
+    for m in re.finditer(r"([가-힣]+)\((" + "|".join(rules.roles) + r")\s+([가-힣]{2,4})\)", text):
+        place, role, name = m.group(1), m.group(2), m.group(3)
+        if (name not in found or found[name].affiliation is None) and place in g.by_surface and name != reporter:
+            entry = g.by_surface[place][0]
+            found[name] = Person(name=name, role=f"{_short(entry)}{role}", affiliation=entry.name)
+            spans.append((m.start(3), m.end(3)))
+    return list(found.values()), spans
+
+
+def _foreign_given_name(words: list[tuple[str, int]], j: int, family: str, res: Resources) -> str | None:
+    """The word before a foreign name, when the two make one name (마르틴 호른, 다카시마 소이치로): both look
+    like names and the first is not a Korean government, a country, a role or a common word."""
+    rules = res.rules
+    if j < 1 or " " in family or (len(family) == 3 and family[0] in rules.korean_surnames):
+        return None
+    word = words[j - 1][0].strip(",.·")
+    g = res.gazetteer
+    kinds = {e.kind for e in g.by_surface.get(word, [])}
+    if (not re.fullmatch(r"[가-힣]{2,6}", word) or word in rules.not_names or _role_split(word, rules)
+            or kinds & {"korean_local_gov", "country"} or (rules.particles.search(word) and len(word) <= 2)):
+        return None
+    family_ok = looks_like_name(family, res) or _bare_word(family, res)
+    return word if looks_like_name(word, res) and family_ok else None
+
+
+def _bare_word(word: str, res: Resources) -> bool:
+    """A Hangul word with nothing grammatical in it (no particle, ending or verb): 두세 in 그레고리 두세."""
+    if not re.fullmatch(r"[가-힣]{2,6}", word) or word in res.rules.not_names:
+        return False
+    tokens = res.kiwi.analyze(word, top_n=1)[0][0]
+    return not any(t.tag.startswith(("J", "E", "V", "X")) for t in tokens)
+
+
+def _short(entry: Entry) -> str:
+    return re.sub(r"(특별자치시|특별자치도|특별시|광역시)$", "", entry.name)
+
+
+def _name_before(words: list[tuple[str, int]], j: int, res: Resources) -> str | None:
+    rules = res.rules
+    if j < 0:
+        return None
+    word = words[j][0]
+    if word.endswith(tuple(_QUOTE_CLOSE)) or word.endswith(("’,", "”,")):
+        # A quoted name, possibly with a space or comma inside: ‘커, 원저’
+        parts = [word]
+        k = j
+        while not parts[0].lstrip().startswith(tuple(_QUOTE_OPEN)) and k > 0 and len(parts) < 3:
+            k -= 1
+            parts.insert(0, words[k][0])
+        joined = re.sub(r"[\s,·" + _QUOTE_OPEN + _QUOTE_CLOSE + "]", "", " ".join(parts))
+        return joined if re.fullmatch(r"[가-힣]{2,5}", joined) else None
+    if word.endswith((",", "·")):
+        return None  # 총리, 빈증성장, 투저우못시 서기장: a list item, not the name before the title
+    word = word.strip(".")
+    if _HANGUL_NAME.match(word) and word not in rules.not_names and _role_split(word, rules) is None \
+            and not _place_reference(word, res) and looks_like_name(word, res):
+        return word
+    return None
+
+
+def _place_reference(word: str, res: Resources) -> bool:
+    """빈증성장, 청두시민: a place name with a place suffix, never a person's name."""
+    g = res.gazetteer
+    return any(word[:k] in g.by_surface and word[k:] in res.rules.place_suffixes for k in range(2, len(word)))
+
+
+# Kiwi scores a word it knows (분야, 총리: about -18) far above one it has never seen (뤄챵: -30).
+_UNKNOWN_WORD_SCORE = -24.0
+
+
+def looks_like_name(word: str, res: Resources) -> bool:
+    """A Korean personal name Kiwi knows (NNP), a 3-syllable word with a Korean surname, or a word
+    Kiwi has never seen (transliterated foreign names: 후헝화, 뤄챵)."""
+    rules = res.rules
+    tokens, score = res.kiwi.analyze(word, top_n=1)[0][:2]
+    if len(tokens) == 1 and tokens[0].tag == "NNP":
+        return True
+    if any(getattr(t, "oov", False) for t in tokens) and tokens[0].tag.startswith("NN"):
+        return True  # a word Kiwi has never seen (소이치로): a name far more often than not
+    nominal = all(t.tag.startswith(("NN", "NR", "XS")) for t in tokens)
+    # 김두겸 → 김 + 두 + 겸: Kiwi can only break a name it does not know into single syllables.
+    syllables = all(t.len == 1 for t in tokens)
+    if len(word) == 3 and word[0] in rules.korean_surnames and (nominal or syllables):
+        return True
+    return len(tokens) == 1 and tokens[0].tag == "NNG" and score < _UNKNOWN_WORD_SCORE
+
+
