@@ -220,9 +220,20 @@ def _cmd_status(args: argparse.Namespace, cfg: Settings) -> int:
 
 
 def _cmd_eval(args: argparse.Namespace, cfg: Settings) -> int:
-    from services.evaluation import evaluate, format_report
+    from services.evaluation import devset_gold, evaluate, format_report
 
-    report = evaluate(Path(args.gold), Path(args.raw_dir))
+    if args.devset:
+        try:
+            gold, raw_dir = devset_gold()
+        except ValueError as exc:
+            print(f"citydesk eval: {exc}", file=sys.stderr)
+            return 2
+        report = evaluate(gold, raw_dir)
+    elif args.gold and args.raw_dir:
+        report = evaluate(Path(args.gold), Path(args.raw_dir))
+    else:
+        print("citydesk eval: give --gold FILE --raw-dir DIR, or --devset", file=sys.stderr)
+        return 2
     print(json.dumps(report, ensure_ascii=False, indent=2) if args.json else format_report(report, args.details))
     return 0
 
@@ -354,8 +365,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(func=_cmd_status)
 
     p = sub.add_parser("eval", help="score the cleaner and tagger against a gold file")
-    p.add_argument("--gold", required=True, help="gold JSON (the format of shared/gold/seeds.json)")
-    p.add_argument("--raw-dir", required=True, help="directory holding the gold's raw files")
+    p.add_argument("--gold", help="gold JSON (the format of shared/gold/seeds.json)")
+    p.add_argument("--raw-dir", help="directory holding the gold's raw files")
+    p.add_argument("--devset", action="store_true",
+                   help="the real-page development set: gold in tests/devset/parts, texts in its git-ignored cache")
     p.add_argument("--details", action="store_true", help="list every miss, article by article")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_eval)

@@ -47,8 +47,32 @@ def _canon(names_by_alias: dict[str, str], name: str) -> str:
     return names_by_alias.get(name, name)
 
 
-def evaluate(gold_file: Path, raw_dir: Path) -> dict[str, Any]:
-    gold = json.loads(gold_file.read_text(encoding="utf-8"))
+DEVSET = Path(__file__).resolve().parents[1] / "tests" / "devset"
+
+
+def load_gold(files: list[Path]) -> dict[str, Any]:
+    """One gold dictionary from several files (the dev set keeps one file per part)."""
+    gold: dict[str, Any] = {}
+    for f in files:
+        gold.update(json.loads(f.read_text(encoding="utf-8")))
+    return gold
+
+
+def devset_gold() -> tuple[dict[str, Any], Path]:
+    """The real-page development set's gold and its cache folder; ValueError says how to rebuild a missing cache."""
+    parts = sorted((DEVSET / "parts").glob("*.gold.json"))
+    cache = DEVSET / "cache"
+    gold = load_gold(parts)
+    missing = [k for k, g in gold.items() if not (cache / g["file"]).exists()]
+    if not parts or missing:
+        raise ValueError(f"the dev-set cache lacks {len(missing)} of {len(gold)} pages ({', '.join(missing[:5])} ...): "
+                         f"rebuild it as tests/devset/README.md says, then check with "
+                         f"`python tests/devset/devset.py verify`")
+    return gold, cache
+
+
+def evaluate(gold_file: Path | dict[str, Any], raw_dir: Path) -> dict[str, Any]:
+    gold = gold_file if isinstance(gold_file, dict) else json.loads(gold_file.read_text(encoding="utf-8"))
     keep = [0, 0]
     drop = [0, 0]
     once = [0, 0]
