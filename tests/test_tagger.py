@@ -137,3 +137,19 @@ def test_one_syllable_cities_are_found_with_their_suffix_in_the_named_country():
 @pytest.mark.parametrize("sentence", ["그는 행정고시에 합격했다.", "첼시가 리그 경기에서 이겼다.", "모시 옷을 입고 오시라고 했다."])
 def test_two_syllable_words_ending_in_si_are_not_cities(sentence):
     assert [p.name for p in _tag_text("소식", sentence).places] == []
+
+
+@pytest.mark.parametrize("body, people", [
+    # A council or office between the name and the title belongs to the role, not to the name.
+    ("행사에는 김성희 광양시의회 부의장과 린쟈룽 타이중 시장이 참석했다.",
+     {("김성희", "광양시의회 부의장"), ("린쟈룽", "타이중 시장")}),
+    ("오쓰카 다카시 고치현의회 의장과 박영수 전남도의회 의장이 서명했다.",
+     {("오쓰카 다카시", "고치현의회 의장"), ("박영수", "전남도의회 의장")}),
+    # An institution is not a person.
+    ("이날 구의회 의장은 환영사를 했다.", set()),
+    # The surname alone, later, is the same person.
+    ("가와카미 요시오 시즈오카현지사는 도청을 찾았다. 가와카미 지사는 협력을 약속했다.",
+     {("가와카미 요시오", "시즈오카현지사")}),
+])
+def test_people_with_their_affiliation_between_name_and_title(body, people):
+    assert {(p.name, p.role) for p in _tag_text("방문", body).people} == people

@@ -46,13 +46,23 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
         if split is None:
             continue
         prefix, role = split
-        place_word = None
-        j = i - 1
         if prefix and prefix not in g.by_surface:
             continue  # 중국시장 → not a place + role: the Chinese market
-        if not prefix and j >= 1 and words[j][0] in g.by_surface:
-            place_word = words[j][0]  # 루오린 양강신구 당서기 / 커원저 타이베이 시장
+        # Between the name and its title may stand where the person belongs: 루오린 양강신구 당서기,
+        # 김성희 광양시의회 부의장, 야스마사 주한 일본대사, 아드히카리 네팔 포카라시장.
+        j = i - 1
+        affiliation_words: list[str] = []
+        place_seen = False
+        while j >= 1 and len(affiliation_words) < 3 and _affiliation_word(words[j][0], res):
+            # One foreign city or region at most, right before a bare title: in 마르틴 호른 프라이부르크 시장,
+            # 호른 (a Dutch town) is the name. Countries and Korean governments may add to it (네팔 포카라시장).
+            kinds = {e.kind for e in g.by_surface.get(words[j][0].strip(",·"), [])}
+            if kinds and not kinds & {"country", "korean_local_gov"} and (prefix or place_seen):
+                break
+            place_seen = place_seen or bool(kinds)
+            affiliation_words.insert(0, words[j][0])
             j -= 1
+        place_word = next((w for w in reversed(affiliation_words) if w in g.by_surface), None)
         name = _name_before(words, j, res)
         if name is None and j >= 0 and _bare_word(words[j][0], res):
             name = words[j][0]  # may still be the family half of a foreign name (그레고리 두세)
@@ -67,7 +77,7 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
         elif name in g.by_surface:
             continue  # a lone place name before a role: 중국 시장 is the Chinese market
         place = prefix or place_word or ""
-        full_role = f"{place}{role}" if prefix else (f"{place_word} {role}" if place_word else role)
+        full_role = " ".join([*affiliation_words, f"{prefix}{role}"])
         affiliation = g.by_surface[place][0].name if place else None
         current = found.get(name)
         if current is None or (current.affiliation is None and affiliation):
@@ -80,7 +90,21 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
             entry = g.by_surface[place][0]
             found[name] = Person(name=name, role=f"{_short(entry)}{role}", affiliation=entry.name)
             spans.append((m.start(3), m.end(3)))
-    return list(found.values()), spans
+    return _without_name_parts(found), spans
+
+
+def _without_name_parts(found: dict[str, Person]) -> list[Person]:
+    """가와가츠 지사 after 가와가츠 헤이타 시즈오카현지사: the same person, named once in full."""
+    parts = {part for name in found if " " in name for part in name.split()}
+    return [p for name, p in found.items() if name not in parts]
+
+
+def _affiliation_word(word: str, res: Resources) -> bool:
+    """A word that says where a person belongs, standing between the name and the title: a place or country
+    (타이베이, 네팔), a place with an institution (광양시의회, 고치현의회), or a modifier such as 주한."""
+    word = word.strip(",·")
+    return (word in res.gazetteer.by_surface or word in res.rules.role_modifiers
+            or word.endswith(res.rules.institution_suffixes))
 
 
 def _foreign_given_name(words: list[tuple[str, int]], j: int, family: str, res: Resources) -> str | None:
@@ -101,7 +125,8 @@ def _foreign_given_name(words: list[tuple[str, int]], j: int, family: str, res: 
 
 def _bare_word(word: str, res: Resources) -> bool:
     """A Hangul word with nothing grammatical in it (no particle, ending or verb): 두세 in 그레고리 두세."""
-    if not re.fullmatch(r"[가-힣]{2,6}", word) or word in res.rules.not_names:
+    if not re.fullmatch(r"[가-힣]{2,6}", word) or word in res.rules.not_names \
+            or word.endswith(res.rules.institution_suffixes):
         return False
     tokens = res.kiwi.analyze(word, top_n=1)[0][0]
     return not any(t.tag.startswith(("J", "E", "V", "X")) for t in tokens)
@@ -128,6 +153,8 @@ def _name_before(words: list[tuple[str, int]], j: int, res: Resources) -> str | 
     if word.endswith((",", "·")):
         return None  # 총리, 빈증성장, 투저우못시 서기장: a list item, not the name before the title
     word = word.strip(".")
+    if word.endswith(rules.institution_suffixes):
+        return None  # 구의회 의장: an institution, not a name
     if _HANGUL_NAME.match(word) and word not in rules.not_names and _role_split(word, rules) is None \
             and not _place_reference(word, res) and looks_like_name(word, res):
         return word

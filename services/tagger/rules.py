@@ -24,6 +24,8 @@ class Rules:
     particles: re.Pattern[str]
     not_names: frozenset[str]
     roles: tuple[str, ...]
+    role_modifiers: frozenset[str]
+    institution_suffixes: tuple[str, ...]
     past_marker: re.Pattern[str]
     korean_surnames: frozenset[str]
     place_suffixes: tuple[str, ...]
@@ -55,6 +57,8 @@ def load_rules() -> Rules:
         particles=re.compile("(" + "|".join(sorted(data["particles"], key=len, reverse=True)) + ")$"),
         not_names=frozenset(data["not_names"]),
         roles=tuple(sorted(roles, key=len, reverse=True)),
+        role_modifiers=frozenset(data["role_modifiers"]),
+        institution_suffixes=tuple(data["institution_suffixes"]),
         role_suffix=re.compile("(" + "|".join(sorted(roles, key=len, reverse=True)) + ")$"),
         # Quick rejects: a word with no role (or no event/organization suffix) anywhere in it needs no work.
         role_anywhere=re.compile("|".join(map(re.escape, roles))),
