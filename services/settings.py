@@ -13,8 +13,13 @@ from pydantic_settings import BaseSettings, SettingsConfigDict
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CITYDESK_", env_file=".env", extra="ignore")
 
+    broker: Literal["tansu", "kafka", "external"] = Field(
+        "tansu", description="tansu: embedded, in memory; kafka: a local Apache Kafka with its log on disk in the "
+        "data directory; external: a broker already running at bootstrap_servers")
     bootstrap_servers: str = Field("127.0.0.1:19092", description="Kafka bootstrap servers, comma-separated")
     data_dir: Path = Field(Path(".citydesk"), description="Embedded store, logs and worker state live here")
+    engines_dir: Path | None = Field(
+        None, description="Where the local Apache Kafka and Elasticsearch are fetched (default <data_dir>/engines)")
     partitions: int = Field(6, description="Partitions per topic: the unit of parallelism for workers")
     replication_factor: int = Field(1, description="Topic replication factor (1 on one broker)")
     retention_ms: int = Field(7 * 24 * 3600 * 1000, description="Topic retention")
@@ -38,6 +43,10 @@ class Settings(BaseSettings):
     @property
     def store_dir(self) -> Path:
         return self.data_dir / "store"
+
+    @property
+    def kafka_dir(self) -> Path:
+        return self.data_dir / "kafka"
 
     @property
     def status_dir(self) -> Path:
