@@ -103,8 +103,14 @@ def test_a_place_inside_another_word_needs_its_full_name():
     assert "화성시" not in {p.name for p in t.places}
 
 
-def test_a_ties_own_document_is_not_a_separate_agreement():
+def test_a_tie_signed_in_the_story_is_also_an_agreement():
+    # The blind gold of the real-page set (and seed 003) count a tie document signed in the story as an agreement.
     t = _tag_text("경북도, 캘리포니아주와 자매결연", "경상북도는 캘리포니아주 정부와 자매결연 협정을 체결했다.")
+    assert next(r for r in t.relations if r.partner == "캘리포니아주").kinds == ["sister_city", "agreement"]
+
+
+def test_a_ties_old_document_is_not_an_agreement_of_the_story():
+    t = _tag_text("경북도, 캘리포니아주와 교류", "경상북도는 1996년 캘리포니아주 정부와 자매결연 협정을 체결했다.")
     assert next(r for r in t.relations if r.partner == "캘리포니아주").kinds == ["sister_city"]
 
 
@@ -117,7 +123,7 @@ def test_a_visit_to_several_countries_reaches_each_partner_there():
     t = _tag_text(
         "인천시, 기타큐슈·톈진 방문",
         "인천시는 일본과 중국을 잇따라 방문해 자매·우호도시와 협력 방안을 논의했다. "
-        "인천시는 기타큐슈시와 자매결연을 맺었다. 인천시는 톈진시와 우호도시 관계다.")
+        "인천시는 1991년 기타큐슈시와 자매결연을 맺었다. 인천시는 톈진시와 우호도시 관계다.")
     kinds = {r.partner: set(r.kinds) for r in t.relations}
     assert kinds["기타큐슈시"] == {"sister_city", "visit"} and kinds["톈진시"] == {"friendship_city", "visit"}
 

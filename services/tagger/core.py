@@ -30,11 +30,14 @@ def score_sector_evidence(doc: Document, res: Resources) -> None:
 
 
 def decide_exchange(doc: Document, res: Resources) -> None:
-    """An exchange: a relation, or a Korean government and a foreign place with several exchange cues."""
+    """An exchange: a relation; or, where the partner is a place the gazetteer lacks, a Korean government, a
+    foreign place or country, several exchange cues and a tie, agreement or visit cue. A country beside exchange
+    words alone (a festival's theme, an export market) or a tie between two Korean governments is not."""
     has_gov = any(m.entry.kind == "korean_local_gov" for m in doc.mentions)
     has_foreign = any(m.entry.kind != "korean_local_gov" for m in doc.mentions)
     cue_count = sum(doc.text.count(c) for c in res.rules.exchange_cues)
-    doc.is_exchange = bool(doc.relations) or (has_gov and has_foreign and cue_count >= 3)
+    tie_or_visit = any(res.rules.cue_kind[m.group(0)] != "event" for m in res.rules.cue_pattern.finditer(doc.text))
+    doc.is_exchange = bool(doc.relations) or (has_gov and has_foreign and cue_count >= 3 and tie_or_visit)
 
 
 Component = Callable[[Document, Resources], None]

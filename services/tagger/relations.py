@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 
-from schemas import Relation
+from schemas import RELATION_KINDS, Relation
 from services.tagger.document import Document, Resources, Sentence
 from services.tagger.gazetteer import Mention
 from services.tagger.rules import Rules
@@ -27,86 +27,143 @@ def annotate(doc: Document, res: Resources) -> None:
 TIES = ("sister_city", "friendship_city")
 
 
-def _cue_hits(sentence: Sentence, rules: Rules) -> list[tuple[str, int]]:
+def _cue_hits(sentence: Sentence, rules: Rules, published_year: int | None = None) -> list[tuple[str, int]]:
     """(kind, position) of every relation cue in the sentence, after the rules that discount cues."""
     # kind, start, end within the sentence; a cue inside a longer one (협약 in 업무협약, 우호협약) is not found
     found = [(rules.cue_kind[m.group(0)], m.start(), m.end()) for m in rules.cue_pattern.finditer(sentence.text)]
+    # A year in the sentence before the article's own (or any year, when the article has no date) dates what
+    # it tells: 2008년 자매결연을 맺은 앵커리지.
+    years = [int(y) for y in _YEAR.findall(sentence.text)]
+    told_as_past = (bool(years) and (published_year is None or min(years) < published_year)) \
+        or bool(rules.tie_age.search(sentence.text)) or any(w in sentence.text for w in rules.last_year_words)
     hits = []
     for kind, start, end in found:
         after = sentence.text[end:end + rules.planned_window]
         if kind in (*TIES, "agreement") and any(p in after for p in rules.planned_markers):
             continue  # 우호도시 협약 체결을 추진하기로: not a tie yet
-        if kind == "agreement" and any(k in TIES and 0 <= start - e <= rules.tie_document_window
-                                       for k, _, e in found):
-            continue  # 자매결연 협정, 우호교류 협정: the tie's own document, not a separate agreement
+        document_of_tie = kind == "agreement" and any(k in TIES and 0 <= start - e <= rules.tie_document_window
+                                                      for k, _, e in found)
+        if document_of_tie and told_as_past:
+            continue  # 1993년 자매결연 협정을 맺은: the tie's old document, not an agreement of this story
         if kind == "event" and rules.past_marker.search(sentence.text[:start]):
             continue  # 지난 2016년 총회는 …: a past event told as background
         hits.append((kind, sentence.start + start))
+        if kind in TIES and not told_as_past and any(v in after for v in rules.signing_verbs):
+            hits.append(("agreement", sentence.start + start))  # 자매결연을 맺었다 / 우호협약을 체결: signed now
     return hits
+
+
+def acting_govs(text: str, mentions: list[Mention]) -> list[Mention]:
+    """Korean government mentions, without a province or metropolitan city that only says where the next one
+    is (경기도 의왕시, 부산광역시 영도구: the actor is the city or district)."""
+    govs = [m for m in mentions if m.entry.kind == "korean_local_gov"]
+    return [m for m, nxt in zip(govs, [*govs[1:], None], strict=False)
+            if not (nxt and m.entry.level == "sido" and nxt.entry.level != "sido"
+                    and not text[m.end:nxt.start].strip())]
+
+
+def partner_candidates(text: str, mentions: list[Mention]) -> list[Mention]:
+    """Foreign city and region mentions, without one that only says where the next one is (산서성 운성시,
+    상해시 황포구: the partner is the city or the district)."""
+    foreign = [m for m in mentions if m.entry.kind in FOREIGN_PARTNER_KINDS]
+    return [m for m, nxt in zip(foreign, [*foreign[1:], None], strict=False)
+            if not (nxt and nxt.entry.country == m.entry.country and not text[m.end:nxt.start].strip())]
+
+
+def _nearest(mentions: list[Mention], pos: int) -> Mention:
+    return min(mentions, key=lambda m: min(abs(m.start - pos), abs(m.end - pos)))
+
+
+def _paired_in_text(text: str, gov: Mention, partner: Mention, connectors: re.Pattern[str],
+                    mentions: list[Mention]) -> bool:
+    """'의왕시와 운성시', '운성시와 한국 경기도 의왕시', '대구-청두': the two are written as a pair; between them
+    stand only a connector and places that say where (a country, a province)."""
+    first, second = (gov, partner) if gov.start < partner.start else (partner, gov)
+    gap = text[first.end:second.start]
+    for m in mentions:
+        if first.end <= m.start and m.end <= second.start:
+            gap = gap.replace(m.surface, " ", 1)
+    return bool(connectors.fullmatch(gap))
 
 
 def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention], title_end: int,
                    published_year: int | None, rules: Rules) -> list[Relation]:
-    gov_counts = Counter(m.entry.name for m in mentions if m.entry.kind == "korean_local_gov")
-    title_govs = {m.entry.name for m in mentions if m.entry.kind == "korean_local_gov" and m.start < title_end}
-    govs = [g for g, c in gov_counts.most_common() if c >= 2 or g in title_govs]
-    partner_mentions = [m for m in mentions if m.entry.kind in FOREIGN_PARTNER_KINDS]
-    country_mentions = [m for m in mentions if m.entry.kind == "country"]
-    if not govs or not partner_mentions:
+    acting = acting_govs(text, mentions)
+    # A government named once and not in the title is where something happens (구미에서 열리는 박람회),
+    # not a party; one that acts is named again.
+    named_often = Counter(m.entry.name for m in acting)
+    govs = [m for m in acting if named_often[m.entry.name] >= 2 or m.start < title_end]
+    partners = partner_candidates(text, mentions)
+    countries = [m for m in mentions if m.entry.kind == "country"]
+    if not govs or not partners:
         return []
-    entries = {m.entry.name: m.entry for m in partner_mentions}
-    counts = Counter(m.entry.name for m in partner_mentions)
+    gov_counts = Counter(m.entry.name for m in govs)
+    title_govs = {m.entry.name for m in govs if m.start < title_end}
+    # The article's own Korean parties: named in the title, else the most named.
+    main_govs = sorted(title_govs, key=lambda g: -gov_counts[g]) or [gov_counts.most_common(1)[0][0]]
+    entries = {m.entry.name: m.entry for m in partners}
+    counts = Counter(m.entry.name for m in partners)
     main_partner = counts.most_common(1)[0][0]
-    kinds: dict[str, set[str]] = defaultdict(set)
+    found: dict[tuple[str, str], set[str]] = defaultdict(set)
     since: dict[str, int] = {}
-    is_partner: set[str] = {m.entry.name for m in partner_mentions if m.start < title_end}
-    gov_surfaces = {m.surface for m in mentions if m.entry.kind == "korean_local_gov"}
+
+    def add(gov_names: list[str], partner: str, kind: str) -> None:
+        for gov in gov_names:
+            found[(gov, partner)].add(kind)
 
     for s in sentences:
-        in_sentence = [m for m in partner_mentions if s.start <= m.start < s.end]
-        hits = _cue_hits(s, rules)
-        names_here = {m.entry.name for m in in_sentence}
-        mentions_gov = any(g in s.text for g in gov_surfaces) or "양 도시" in s.text or "양 시" in s.text
-        countries_here = {m.entry.country for m in country_mentions if s.start <= m.start < s.end}
+        hits = _cue_hits(s, rules, published_year)
+        p_here = [m for m in partners if s.start <= m.start < s.end]
+        g_here = [m for m in govs if s.start <= m.start < s.end]
+        if any(c in s.text for c in rules.founding_cues):
+            _founding_year(s, p_here, main_partner, published_year, since, rules)
+        if not hits:
+            continue
+        # Pairs the sentence writes out (A시와 B시): each gets every tie and agreement the sentence states.
+        written_pairs = [(g, p) for g in g_here for p in p_here
+                         if _paired_in_text(text, g, p, rules.pair_connectors, mentions)]
+        countries_here = {m.entry.country for m in countries if s.start <= m.start < s.end}
         for kind, pos in hits:
-            if in_sentence:
-                nearest = min(in_sentence, key=lambda m: min(abs(m.start - pos), abs(m.end - pos)))
-                targets = [nearest.entry.name]
-                if kind in ("sister_city", "friendship_city", "agreement"):
-                    is_partner.add(nearest.entry.name)
-            elif countries_here:
+            if written_pairs and kind in (*TIES, "agreement"):
+                for g, p in written_pairs:
+                    add([g.entry.name], p.entry.name, kind)
+                continue
+            if p_here:
+                # A tie or an agreement belongs to the partner nearest its cue; a visit or an event to every
+                # partner the sentence names (the cities attending one forum).
+                for target in [_nearest(p_here, pos)] if kind in (*TIES, "agreement") else p_here:
+                    gov_names = [_nearest(g_here, target.start).entry.name] if g_here else main_govs
+                    add(gov_names, target.entry.name, kind)
+                continue
+            if countries_here:
                 # 일본과 중국, 베트남을 잇따라 방문해: a visit or event goes to the partners in the countries this
                 # sentence names; a tie (자매·우호도시) cannot be told apart between them, so it goes to none.
                 in_countries = [n for n, e in entries.items() if e.country in countries_here]
                 targets = [] if kind in TIES and len(in_countries) > 1 else in_countries or [main_partner]
+                gov_names = [g.entry.name for g in g_here] or main_govs
             else:
                 targets = [main_partner]
-            for target in targets:
-                kinds[target].add(kind)
-        if in_sentence and mentions_gov and any(c in s.text for c in rules.exchange_cues):
-            is_partner.update(names_here)
-        if any(c in s.text for c in rules.founding_cues):
-            _founding_year(s, in_sentence or [], main_partner, published_year, since)
-    is_partner.update(n for n, c in counts.items() if c >= 3)
+                gov_names = [g.entry.name for g in g_here] or main_govs
+            for target_name in targets:
+                add(gov_names, target_name, kind)
     relations = []
-    first_seen = {}
-    for m in partner_mentions:
+    first_seen: dict[str, int] = {}
+    for m in partners:
         first_seen.setdefault(m.entry.name, m.start)
-    # Most-mentioned first, then first-mentioned: the same article always gives the same order.
-    for name in sorted(is_partner, key=lambda n: (-counts[n], first_seen[n])):
+    # Most-mentioned partner first, then first-mentioned: the same article always gives the same order.
+    for (gov, name), kinds in sorted(found.items(), key=lambda kv: (-counts[kv[0][1]], first_seen[kv[0][1]],
+                                                                    -gov_counts[kv[0][0]], kv[0][0])):
         entry = entries[name]
-        partner_kinds = [k for k in ("sister_city", "friendship_city", "agreement", "visit", "event")
-                         if k in kinds.get(name, set())]
-        if "sister_city" in partner_kinds and "friendship_city" in partner_kinds:
-            partner_kinds.remove("friendship_city")  # a sister city is also called a friend; the stronger tie wins
-        for gov in govs[:2] if len(govs) > 1 and gov_counts[govs[1]] >= 2 else govs[:1]:
-            relations.append(Relation(korean_party=gov, partner=entry.name, partner_country=entry.country,
-                                      kinds=partner_kinds, since=since.get(name)))  # type: ignore[arg-type]
+        ordered = [k for k in RELATION_KINDS if k in kinds]
+        if "sister_city" in ordered and "friendship_city" in ordered:
+            ordered.remove("friendship_city")  # a sister city is also called a friend; the stronger tie wins
+        relations.append(Relation(korean_party=gov, partner=entry.name, partner_country=entry.country,
+                                  kinds=ordered, since=since.get(name)))  # type: ignore[arg-type]
     return relations
 
 
 def _founding_year(s: Sentence, in_sentence: list[Mention], main_partner: str, published_year: int | None,
-                   since: dict[str, int]) -> None:
+                   since: dict[str, int], rules: Rules) -> None:
     for m in _YEAR.finditer(s.text):
         year = int(m.group(1))
         if published_year and year > published_year:
@@ -116,6 +173,6 @@ def _founding_year(s: Sentence, in_sentence: list[Mention], main_partner: str, p
         since.setdefault(target, year)
     if published_year:
         for m in _ANNIVERSARY.finditer(s.text):
-            base = published_year - (1 if "지난해" in s.text else 0)
+            base = published_year - (1 if any(w in s.text for w in rules.last_year_words) else 0)
             target = in_sentence[0].entry.name if in_sentence else main_partner
             since.setdefault(target, base - int(m.group(1)))

@@ -24,6 +24,10 @@ class Rules:
     particles: re.Pattern[str]
     not_names: frozenset[str]
     roles: tuple[str, ...]
+    tie_age: re.Pattern[str]
+    signing_verbs: tuple[str, ...]
+    pair_connectors: re.Pattern[str]
+    last_year_words: tuple[str, ...]
     role_modifiers: frozenset[str]
     institution_suffixes: tuple[str, ...]
     past_marker: re.Pattern[str]
@@ -58,6 +62,10 @@ def load_rules() -> Rules:
         not_names=frozenset(data["not_names"]),
         roles=tuple(sorted(roles, key=len, reverse=True)),
         role_modifiers=frozenset(data["role_modifiers"]),
+        tie_age=re.compile(data["tie_age"]),
+        signing_verbs=tuple(data["signing_verbs"]),
+        pair_connectors=re.compile(data["pair_connectors"]),
+        last_year_words=tuple(data["last_year_words"]),
         institution_suffixes=tuple(data["institution_suffixes"]),
         role_suffix=re.compile("(" + "|".join(sorted(roles, key=len, reverse=True)) + ")$"),
         # Quick rejects: a word with no role (or no event/organization suffix) anywhere in it needs no work.
