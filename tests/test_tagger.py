@@ -159,3 +159,14 @@ def test_two_syllable_words_ending_in_si_are_not_cities(sentence):
 ])
 def test_people_with_their_affiliation_between_name_and_title(body, people):
     assert {(p.name, p.role) for p in _tag_text("방문", body).people} == people
+
+
+@pytest.mark.parametrize("body, people", [
+    # Officials inside an organisation: the prefix of their title is an office, not a place.
+    ("배영철 대구시 국제통상과장은 협력을 강조했다.", {("배영철", "대구시 국제통상과장")}),
+    ("▲바르게살기위원회 강병헌 회장 ▲문화원 윤종일 원장이 함께했다.", {("강병헌", "회장"), ("윤종일", "원장")}),
+    # A foundation or a chamber between name and title is where the person belongs.
+    ("엄홍길 휴먼재단 이사장과 루토 상공회의소 회장이 참석했다.", {("엄홍길", "휴먼재단 이사장"), ("루토", "상공회의소 회장")}),
+])
+def test_people_with_office_titles(body, people):
+    assert {(p.name, p.role) for p in _tag_text("방문", body).people} == people

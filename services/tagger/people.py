@@ -46,7 +46,7 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
         if split is None:
             continue
         prefix, role = split
-        if prefix and prefix not in g.by_surface:
+        if prefix and role not in rules.office_roles and not _place_prefix(prefix, res):
             continue  # 중국시장 → not a place + role: the Chinese market
         # Between the name and its title may stand where the person belongs: 루오린 양강신구 당서기,
         # 김성희 광양시의회 부의장, 야스마사 주한 일본대사, 아드히카리 네팔 포카라시장.
@@ -78,7 +78,9 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
             continue  # a lone place name before a role: 중국 시장 is the Chinese market
         place = prefix or place_word or ""
         full_role = " ".join([*affiliation_words, f"{prefix}{role}"])
-        affiliation = g.by_surface[place][0].name if place else None
+        entries = g.by_surface.get(place) or next((g.by_surface[place + x] for x in rules.prefix_place_suffixes
+                                                   if place + x in g.by_surface), None) if place else None
+        affiliation = entries[0].name if entries else None
         current = found.get(name)
         if current is None or (current.affiliation is None and affiliation):
             found[name] = Person(name=name, role=full_role, affiliation=affiliation)
@@ -93,6 +95,12 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
     return _without_name_parts(found), spans
 
 
+def _place_prefix(prefix: str, res: Resources) -> bool:
+    """송파구청장 → 송파 + 구청장: the place may be written without its suffix, which the title carries."""
+    g = res.gazetteer
+    return prefix in g.by_surface or any(prefix + s in g.by_surface for s in res.rules.prefix_place_suffixes)
+
+
 def _without_name_parts(found: dict[str, Person]) -> list[Person]:
     """가와가츠 지사 after 가와가츠 헤이타 시즈오카현지사: the same person, named once in full."""
     parts = {part for name in found if " " in name for part in name.split()}
@@ -104,7 +112,7 @@ def _affiliation_word(word: str, res: Resources) -> bool:
     (타이베이, 네팔), a place with an institution (광양시의회, 고치현의회), or a modifier such as 주한."""
     word = word.strip(",·")
     return (word in res.gazetteer.by_surface or word in res.rules.role_modifiers
-            or word.endswith(res.rules.institution_suffixes))
+            or word.endswith(res.rules.institution_suffixes) or word.endswith(res.rules.org_suffixes))
 
 
 def _foreign_given_name(words: list[tuple[str, int]], j: int, family: str, res: Resources) -> str | None:
@@ -115,6 +123,9 @@ def _foreign_given_name(words: list[tuple[str, int]], j: int, family: str, res: 
         return None
     word = words[j - 1][0].strip(",.·")
     g = res.gazetteer
+    stem = rules.strip_particles(word)
+    if stem != word and (stem in g.by_surface or _place_reference(stem, res)):
+        return None  # 가오슝시의 양밍쪼우: a place before the name
     kinds = {e.kind for e in g.by_surface.get(word, [])}
     if (not re.fullmatch(r"[가-힣]{2,6}", word) or word in rules.not_names or _role_split(word, rules)
             or kinds & {"korean_local_gov", "country"} or (rules.particles.search(word) and len(word) <= 2)):
@@ -126,7 +137,7 @@ def _foreign_given_name(words: list[tuple[str, int]], j: int, family: str, res: 
 def _bare_word(word: str, res: Resources) -> bool:
     """A Hangul word with nothing grammatical in it (no particle, ending or verb): 두세 in 그레고리 두세."""
     if not re.fullmatch(r"[가-힣]{2,6}", word) or word in res.rules.not_names \
-            or word.endswith(res.rules.institution_suffixes):
+            or word.endswith(res.rules.institution_suffixes) or word.endswith(res.rules.org_suffixes):
         return False
     tokens = res.kiwi.analyze(word, top_n=1)[0][0]
     return not any(t.tag.startswith(("J", "E", "V", "X")) for t in tokens)
@@ -153,8 +164,8 @@ def _name_before(words: list[tuple[str, int]], j: int, res: Resources) -> str | 
     if word.endswith((",", "·")):
         return None  # 총리, 빈증성장, 투저우못시 서기장: a list item, not the name before the title
     word = word.strip(".")
-    if word.endswith(rules.institution_suffixes):
-        return None  # 구의회 의장: an institution, not a name
+    if word.endswith(rules.institution_suffixes) or word.endswith(rules.org_suffixes):
+        return None  # 구의회 의장, 휴먼재단 이사장: an institution, not a name
     if _HANGUL_NAME.match(word) and word not in rules.not_names and _role_split(word, rules) is None \
             and not _place_reference(word, res) and looks_like_name(word, res):
         return word

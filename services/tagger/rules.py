@@ -24,6 +24,8 @@ class Rules:
     particles: re.Pattern[str]
     not_names: frozenset[str]
     roles: tuple[str, ...]
+    office_roles: frozenset[str]
+    prefix_place_suffixes: tuple[str, ...]
     tie_age: re.Pattern[str]
     signing_verbs: tuple[str, ...]
     pair_connectors: re.Pattern[str]
@@ -62,6 +64,8 @@ def load_rules() -> Rules:
         not_names=frozenset(data["not_names"]),
         roles=tuple(sorted(roles, key=len, reverse=True)),
         role_modifiers=frozenset(data["role_modifiers"]),
+        office_roles=frozenset(data["office_roles"]),
+        prefix_place_suffixes=tuple(data["prefix_place_suffixes"]),
         tie_age=re.compile(data["tie_age"]),
         signing_verbs=tuple(data["signing_verbs"]),
         pair_connectors=re.compile(data["pair_connectors"]),
