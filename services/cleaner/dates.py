@@ -78,3 +78,11 @@ def standalone_datetime(line: str) -> datetime | None:
 def to_kst(value: datetime) -> datetime:
     """A naive datetime is taken as Korean time; an aware one keeps its offset."""
     return value.replace(tzinfo=KST) if value.tzinfo is None else value
+
+
+def first_datetime_with_time(line: str) -> datetime | None:
+    """The first complete date on the line that carries a time (a byline's 2018-08-28 16:45), or None."""
+    for m in DATE_TIME.finditer(line):
+        if m["H"] and (value := _from_match(m)) is not None:
+            return value
+    return None
