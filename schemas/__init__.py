@@ -8,6 +8,7 @@ from schemas.models import (
     SCHEMA_VERSION,
     CleanArticle,
     DeadLetter,
+    Evidence,
     GeoPoint,
     Named,
     Person,
@@ -20,7 +21,7 @@ from schemas.models import (
 )
 
 __all__ = [
-    "MODELS", "RELATION_KINDS", "SCHEMA_VERSION", "CleanArticle", "DeadLetter", "GeoPoint", "Named",
+    "MODELS", "RELATION_KINDS", "SCHEMA_VERSION", "CleanArticle", "DeadLetter", "Evidence", "GeoPoint", "Named",
     "Person", "Place", "RawArticle", "Relation", "SearchTerms", "Sector", "TaggedArticle",
     "article_id", "normalize_url", "topics",
 ]

@@ -93,12 +93,24 @@ class Named(BaseModel):
     name: str
 
 
+class Evidence(BaseModel):
+    """The sentence that supports one kind of a relation (or its founding year), where it stands in the article."""
+
+    kind: RelationKind | Literal["since"]
+    sentence: str
+    field: Literal["title", "body"] = "body"
+    start: int = Field(description="Character offset of the sentence in the clean title or body")
+    end: int
+
+
 class Relation(BaseModel):
     korean_party: str
     partner: str
     partner_country: str
     kinds: list[RelationKind]
     since: int | None = Field(default=None, description="Year the tie was founded, when the text gives it")
+    evidence: list[Evidence] = Field(default_factory=list,
+                                     description="For each kind (and since), the first sentence that supports it")
 
 
 class Sector(BaseModel):

@@ -170,3 +170,15 @@ def test_people_with_their_affiliation_between_name_and_title(body, people):
 ])
 def test_people_with_office_titles(body, people):
     assert {(p.name, p.role) for p in _tag_text("방문", body).people} == people
+
+
+def test_each_relation_kind_carries_the_sentence_that_states_it():
+    body = "대구시는 청두시와 1993년 자매결연을 맺었다. 권영진 대구시장은 청두시를 방문했다."
+    t = tag(CleanArticle(id="t", title="대구시, 청두 방문", body=body))
+    rel = next(r for r in t.relations if r.partner == "청두시")
+    by_kind = {e.kind: e for e in rel.evidence}
+    assert set(by_kind) == {*rel.kinds, "since"} and rel.since == 1993
+    for e in by_kind.values():
+        source = t.title if e.field == "title" else t.body
+        assert source[e.start:e.end] == e.sentence
+    assert "방문" in by_kind["visit"].sentence and "1993년" in by_kind["since"].sentence

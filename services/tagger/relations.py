@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 from collections import Counter, defaultdict
 
-from schemas import RELATION_KINDS, Relation
+from schemas import RELATION_KINDS, Evidence, Relation
 from services.tagger.document import Document, Resources, Sentence
 from services.tagger.gazetteer import Mention
 from services.tagger.rules import Rules
@@ -104,12 +104,13 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
     entries = {m.entry.name: m.entry for m in partners}
     counts = Counter(m.entry.name for m in partners)
     main_partner = counts.most_common(1)[0][0]
-    found: dict[tuple[str, str], set[str]] = defaultdict(set)
-    since: dict[str, int] = {}
+    # (Korean party, partner) → kind → the first sentence that states it
+    found: dict[tuple[str, str], dict[str, Sentence]] = defaultdict(dict)
+    since: dict[str, tuple[int, Sentence]] = {}
 
     def add(gov_names: list[str], partner: str, kind: str) -> None:
         for gov in gov_names:
-            found[(gov, partner)].add(kind)
+            found[(gov, partner)].setdefault(kind, s)
 
     for s in sentences:
         hits = _cue_hits(s, rules, published_year)
@@ -157,22 +158,35 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
         ordered = [k for k in RELATION_KINDS if k in kinds]
         if "sister_city" in ordered and "friendship_city" in ordered:
             ordered.remove("friendship_city")  # a sister city is also called a friend; the stronger tie wins
+        evidence = [_evidence(k, kinds[k], title_end) for k in ordered]
+        year, year_sentence = since.get(name, (None, None))
+        if year_sentence is not None:
+            evidence.append(_evidence("since", year_sentence, title_end))
         relations.append(Relation(korean_party=gov, partner=entry.name, partner_country=entry.country,
-                                  kinds=ordered, since=since.get(name)))  # type: ignore[arg-type]
+                                  kinds=ordered, since=year, evidence=evidence))  # type: ignore[arg-type]
     return relations
 
 
+def _evidence(kind: str, s: Sentence, title_end: int) -> Evidence:
+    """Offsets in the clean title or body: the analysed text is title, a newline, then the body."""
+    if s.start < title_end:
+        return Evidence(kind=kind, sentence=s.text, field="title", start=s.start, end=s.end)  # type: ignore[arg-type]
+    body_start = title_end + 1
+    return Evidence(kind=kind, sentence=s.text, field="body", start=s.start - body_start,  # type: ignore[arg-type]
+                    end=s.end - body_start)
+
+
 def _founding_year(s: Sentence, in_sentence: list[Mention], main_partner: str, published_year: int | None,
-                   since: dict[str, int], rules: Rules) -> None:
+                   since: dict[str, tuple[int, Sentence]], rules: Rules) -> None:
     for m in _YEAR.finditer(s.text):
         year = int(m.group(1))
         if published_year and year > published_year:
             continue
         pos = s.start + m.start()
         target = min(in_sentence, key=lambda x: abs(x.start - pos)).entry.name if in_sentence else main_partner
-        since.setdefault(target, year)
+        since.setdefault(target, (year, s))
     if published_year:
         for m in _ANNIVERSARY.finditer(s.text):
             base = published_year - (1 if any(w in s.text for w in rules.last_year_words) else 0)
             target = in_sentence[0].entry.name if in_sentence else main_partner
-            since.setdefault(target, base - int(m.group(1)))
+            since.setdefault(target, (base - int(m.group(1)), s))
