@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import csv
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
@@ -38,6 +38,7 @@ class Entry:
     lon: float | None
     population: int = 0
     level: str | None = None  # korean_local_gov: sido | sigungu
+    parent: str | None = None  # korean_local_gov sigungu: its sido (서울특별시), or its city for 수원시 장안구
 
 
 @dataclass(frozen=True)
@@ -70,10 +71,16 @@ class Gazetteer:
                          if w.strip() and not w.startswith("#")}
         self.by_surface: dict[str, list[Entry]] = {}
         self.by_name: dict[str, Entry] = {}
+        self.districts: dict[str, list[Entry]] = {}
         for row in _read_tsv("korean_govs.tsv"):
             e = Entry(row["name"], "korean_local_gov", "KR", row["name_en"] or None, _float(row["lat"]),
-                      _float(row["lon"]), level=row["level"])
-            self._add(e, [row["name"], *_split(row["aliases"])])
+                      _float(row["lon"]), level=row["level"], parent=row.get("parent") or None)
+            surfaces = [row["name"], *_split(row["aliases"])]
+            self._add(e, surfaces)
+            # A district or county by its bare name (중구, 마포구, 인천 남구's 남구): the candidates
+            # resolve_district chooses from.
+            for bare in dict.fromkeys(s.split()[-1] for s in surfaces if " " in s):
+                self.districts.setdefault(bare, []).append(e)
         country_extra: dict[str, list[str]] = {}
         for row in _read_tsv("country_aliases.tsv"):
             country_extra.setdefault(row["iso2"], []).extend(_split(row["aliases"]))
@@ -160,6 +167,57 @@ class Gazetteer:
             return m.entry.name in full_names  # 화성 inside 수원화성 (a fortress): only if 화성시 is named too
         return ((m.start, m.end) in proper or m.entry.name in full_names
                 or (text.startswith(suffixes, m.end) and not text.startswith("도", m.end)))
+
+
+# What may follow a bare district name: 중구청, 중구의회, 중구민, a particle, or no Hangul at all.
+_DISTRICT_FOLLOWERS = frozenset("청의민은는이가을를와과에도로")
+_SENTENCE_BREAK = re.compile(r"\n|[.!?](?:\s|$)")
+
+
+def resolve_district(text: str, mentions: Sequence[Mention], districts: Mapping[str, Sequence[Entry]],
+                     window: int = 40) -> list[Mention]:
+    """Korean districts and counties written by their bare name (중구, 북구, 강서구, 고성군 …) that ``mentions``
+    did not cover, each resolved by the Korean government named nearest to it in the same sentence: a city
+    (울산 북구, 부산시 강서구청), or another district of the same city (해운대구와 중구). A name only one
+    government has needs no city; one several have and no city nearby (서구 문화: the West) is left out.
+
+    ``districts`` is Gazetteer.districts (bare name → candidates, each with its ``parent``). Pure: the
+    tagger merges the result into its mentions."""
+    if not districts:
+        return []
+    names = sorted(districts, key=len, reverse=True)
+    pattern = re.compile(r"(?<![가-힣])(?:" + "|".join(map(re.escape, names)) + ")")
+    korean = sorted((m for m in mentions if m.entry.kind == "korean_local_gov"), key=lambda m: m.start)
+    covered = [(m.start, m.end) for m in mentions]
+    out: list[Mention] = []
+    for hit in pattern.finditer(text):
+        start, end = hit.span()
+        if end < len(text) and _HANGUL.match(text[end]) and text[end] not in _DISTRICT_FOLLOWERS:
+            continue  # 중구난방, 서구적
+        if any(s < end and start < e for s, e in covered):
+            continue
+        candidates = districts[hit.group()]
+        entry = _by_nearest_city(text, start, end, korean, candidates, window)
+        if entry is None and len(candidates) == 1:
+            entry = candidates[0]
+        if entry is not None:
+            out.append(Mention(entry, hit.group(), start, end))
+    return out
+
+
+def _by_nearest_city(text: str, start: int, end: int, korean: Sequence[Mention], candidates: Sequence[Entry],
+                     window: int) -> Entry | None:
+    def gap(m: Mention) -> int:
+        return start - m.end if m.end <= start else m.start - end
+
+    near = [m for m in korean if not (m.start < end and start < m.end) and 0 <= gap(m) <= window
+            and not _SENTENCE_BREAK.search(text[m.end:start] if m.end <= start else text[end:m.start])]
+    # nearest first; at equal distance the one in front (울산 북구) before the one after
+    for m in sorted(near, key=lambda m: (gap(m), m.start > start)):
+        for e in candidates:
+            if m.entry.name == e.parent or (m.entry.level == "sigungu" and m.entry.parent == e.parent):
+                return e
+    return None
 
 
 @cache
