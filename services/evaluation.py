@@ -10,6 +10,7 @@ relations, countries and Korean governments listed as optional in the gold count
 from __future__ import annotations
 
 import json
+import unicodedata
 from pathlib import Path
 from typing import Any
 
@@ -53,8 +54,21 @@ def place_key(name: str) -> str:
     return key[:-1] if key.endswith(_ADMIN_SUFFIX) and len(key) >= 3 else key
 
 
-def _canon(names_by_alias: dict[str, str], name: str) -> str:
-    return names_by_alias.get(name) or names_by_alias.get(place_key(name), name)
+def _canon(names_by_alias: dict[str, str], name: str, by_place: dict[str, Any] | None = None) -> str:
+    """The gold name a predicted name stands for: its own name, a surface the tagger saw for that place (남통시
+    resolved to the entry 난퉁시), or its English name, found among the gold names and aliases."""
+    place = (by_place or {}).get(name)
+    for form in [name, *(place.mentions if place else [])]:
+        if form in names_by_alias or place_key(form) in names_by_alias:
+            return names_by_alias.get(form) or names_by_alias[place_key(form)]
+    if place is not None and place.name_en and _en_key(place.name_en) in names_by_alias:
+        return names_by_alias[_en_key(place.name_en)]
+    return name
+
+
+def _en_key(name: str) -> str:
+    folded = unicodedata.normalize("NFKD", name.lower())
+    return "en:" + "".join(c for c in folded if c.isalnum())
 
 
 DEVSET = Path(__file__).resolve().parents[1] / "tests" / "devset"
@@ -132,11 +146,18 @@ def evaluate(gold_file: Path | dict[str, Any], raw_dir: Path) -> dict[str, Any]:
                 aliases.setdefault(place_key(alias), item["name"])
         for name in g.get("partners_optional", []):
             aliases.setdefault(place_key(name), name)
+        for item in g.get("partners", []):
+            if item.get("en"):
+                aliases.setdefault(_en_key(item["en"]), item["name"])
+        # A predicted place is the gold one when its name, a surface the tagger saw for it (남통시 resolved to
+        # the entry 난퉁시) or its English name is the gold name or an alias.
+        by_place = {p.name: p for p in t.places}
+
         optional = set(g.get("partners_optional", []))
-        govs_pred = {_canon(aliases, p.name) for p in t.places if p.kind == "korean_local_gov"}
+        govs_pred = {_canon(aliases, p.name, by_place) for p in t.places if p.kind == "korean_local_gov"}
         counters["korean_govs"].add(govs_pred, {x["name"] for x in g["korean_govs"]},
                                     set(g.get("korean_govs_optional", [])), misses, "korean_gov")
-        partners_pred = {_canon(aliases, r.partner) for r in t.relations}
+        partners_pred = {_canon(aliases, r.partner, by_place) for r in t.relations}
         counters["partners"].add(partners_pred, {x["name"] for x in g["partners"]}, optional, misses, "partner")
         countries_pred = {p.country for p in t.places if p.kind == "country"} | {r.partner_country
                                                                                   for r in t.relations}
@@ -145,12 +166,13 @@ def evaluate(gold_file: Path | dict[str, Any], raw_dir: Path) -> dict[str, Any]:
         person_alias = {a: p["name"] for p in g["people"] for a in p.get("aliases", [])}
         counters["people"].add({_canon(person_alias, p.name) for p in t.people}, {p["name"] for p in g["people"]},
                                misses=misses, label="person")
-        rel_pred = {(_canon(aliases, r.korean_party), _canon(aliases, r.partner)) for r in t.relations}
+        rel_pred = {(_canon(aliases, r.korean_party, by_place), _canon(aliases, r.partner, by_place))
+                    for r in t.relations}
         rel_gold = {(r["korean"], r["partner"]) for r in g["relations"]}
         rel_optional = {(k, p) for k, _ in rel_pred for p in optional}
         counters["relations"].add(rel_pred, rel_gold, rel_optional, misses, "relation")
-        kinds_pred = {(_canon(aliases, r.korean_party), _canon(aliases, r.partner), k) for r in t.relations
-                      for k in r.kinds}
+        kinds_pred = {(_canon(aliases, r.korean_party, by_place), _canon(aliases, r.partner, by_place), k)
+                      for r in t.relations for k in r.kinds}
         kinds_gold = {(r["korean"], r["partner"], k) for r in g["relations"] for k in r["kinds"]}
         counters["relation_kinds"].add(kinds_pred, kinds_gold,
                                        {x for x in kinds_pred if (x[0], x[1]) in rel_optional}, misses, "kind")
