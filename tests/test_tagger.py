@@ -182,3 +182,28 @@ def test_each_relation_kind_carries_the_sentence_that_states_it():
         source = t.title if e.field == "title" else t.body
         assert source[e.start:e.end] == e.sentence
     assert "방문" in by_kind["visit"].sentence and "1993년" in by_kind["since"].sentence
+
+
+def test_a_place_no_gazetteer_knows_is_found_after_its_country():
+    t = _tag_text("성남시, 풀러턴시와 자매결연", "성남시는 미국 풀러턴시와 자매결연 협약을 맺었다고 밝혔다. 성남시 대표단은 풀러턴시를 방문했다.")
+    fullerton = next(p for p in t.places if p.name == "풀러턴시")
+    assert fullerton.country == "US" and fullerton.location is None
+    assert "sister_city" in next(r for r in t.relations if r.partner == "풀러턴시").kinds
+
+
+@pytest.mark.parametrize("phrase", ["중국 대도시", "베트남 정부", "미국 현지"])
+def test_a_common_noun_after_a_country_is_not_a_place(phrase):
+    t = _tag_text("소식", f"서울시는 {phrase}와 협력하기로 했다.")
+    assert {p.kind for p in t.places} <= {"korean_local_gov", "country"}
+
+
+def test_seoul_districts_are_korean_parties_and_a_city_district_is_its_city():
+    t = _tag_text("마포구, 가쓰시카구와 우호교류", "서울 마포구는 일본 도쿄 가쓰시카구와 우호교류 협약을 맺었다. 마포구청장은 가쓰시카구를 방문했다.")
+    assert any(r.korean_party == "서울 마포구" for r in t.relations)
+    t = _tag_text("수원시 영통구 소식", "수원시 영통구는 주민센터를 새로 열었다.")
+    assert {p.name for p in t.places if p.kind == "korean_local_gov"} == {"수원시"}
+
+
+def test_a_bare_district_name_is_resolved_by_the_city_beside_it():
+    t = _tag_text("울산 북구, 교류", "울산시 북구는 중국 자매도시와 교류했다.")
+    assert "울산 북구" in {p.name for p in t.places}

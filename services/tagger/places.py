@@ -6,13 +6,47 @@ from collections import Counter, defaultdict
 
 from schemas import GeoPoint, Place
 from services.tagger.document import Document, Resources
-from services.tagger.gazetteer import Mention
+from services.tagger.gazetteer import Entry, Gazetteer, Mention, resolve_district
 
 
 def find_mentions(doc: Document, res: Resources) -> None:
-    """Every gazetteer name in the text, except inside a person's name (마르틴 호른: 마르틴 is a Slovak town)."""
-    doc.mentions = [m for m in res.gazetteer.find(doc.text, doc.tokens)
-                    if not any(start <= m.start and m.end <= end for start, end in doc.name_spans)]
+    """Every place in the text, in order, except inside a person's name (마르틴 호른: 마르틴 is a Slovak town):
+    gazetteer names, bare district names resolved by the city named beside them (울산 북구), and foreign places
+    the gazetteer lacks but the text names after their country (필리핀 두마게티시)."""
+    g = res.gazetteer
+    found = g.find(doc.text, doc.tokens)
+    found += resolve_district(doc.text, found, g.districts)
+    found += inferred_foreign_places(doc.text, found, res)
+    found = [_as_city(m, g) for m in found]
+    doc.mentions = sorted((m for m in found if not any(start <= m.start and m.end <= end
+                                                       for start, end in doc.name_spans)), key=lambda m: m.start)
+
+
+def _as_city(m: Mention, g: Gazetteer) -> Mention:
+    """수원시 영통구 is an office of 수원시, not a government of its own (unlike Seoul's 마포구)."""
+    parent = g.by_name.get(m.entry.parent or "")
+    if m.entry.kind == "korean_local_gov" and parent is not None and parent.level == "sigungu":
+        return Mention(parent, m.surface, m.start, m.end)
+    return m
+
+
+def inferred_foreign_places(text: str, mentions: list[Mention], res: Resources) -> list[Mention]:
+    """A word with an administrative suffix right after a country's name (美 풀러턴市, 이탈리아 살레르노시) is a
+    place in that country even when no gazetteer knows it; it has no coordinates."""
+    rules = res.rules
+    taken = [(m.start, m.end) for m in mentions]
+    out = []
+    for country in (m for m in mentions if m.entry.kind == "country"):
+        hit = rules.inferred_place.match(text, country.end)
+        if hit is None or any(s < hit.end(1) and hit.start(1) < e for s, e in taken):
+            continue
+        name = hit.group(1).replace("市", "시").replace("州", "주").replace("省", "성").replace("縣", "현")
+        if name.endswith(rules.inferred_place_not) or name in res.gazetteer.stoplist:
+            continue
+        kind = "foreign_city" if name.endswith(("시", "구", "군")) else "foreign_region"
+        entry = Entry(name=name, kind=kind, country=country.entry.country, name_en=None, lat=None, lon=None)
+        out.append(Mention(entry, hit.group(1), hit.start(1), hit.end(1)))
+    return out
 
 
 def keep_places(doc: Document, res: Resources) -> None:

@@ -24,6 +24,8 @@ class Rules:
     particles: re.Pattern[str]
     not_names: frozenset[str]
     roles: tuple[str, ...]
+    inferred_place: re.Pattern[str]
+    inferred_place_not: tuple[str, ...]
     office_roles: frozenset[str]
     prefix_place_suffixes: tuple[str, ...]
     tie_age: re.Pattern[str]
@@ -64,6 +66,8 @@ def load_rules() -> Rules:
         not_names=frozenset(data["not_names"]),
         roles=tuple(sorted(roles, key=len, reverse=True)),
         role_modifiers=frozenset(data["role_modifiers"]),
+        inferred_place=re.compile(data["inferred_place"]),
+        inferred_place_not=tuple(data["inferred_place_not"]),
         office_roles=frozenset(data["office_roles"]),
         prefix_place_suffixes=tuple(data["prefix_place_suffixes"]),
         tie_age=re.compile(data["tie_age"]),
