@@ -207,3 +207,8 @@ def test_seoul_districts_are_korean_parties_and_a_city_district_is_its_city():
 def test_a_bare_district_name_is_resolved_by_the_city_beside_it():
     t = _tag_text("울산 북구, 교류", "울산시 북구는 중국 자매도시와 교류했다.")
     assert "울산 북구" in {p.name for p in t.places}
+
+
+def test_a_visit_told_as_planned_is_not_a_visit_yet():
+    t = _tag_text("청주시, 치앙마이주와 우호도시", "청주시는 태국 치앙마이주와 우호도시 협약을 맺었다. 청주시장은 내년에 치앙마이주를 방문할 예정이다.")
+    assert "visit" not in next(r for r in t.relations if r.partner_country == "TH").kinds

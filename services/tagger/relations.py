@@ -47,6 +47,8 @@ def _cue_hits(sentence: Sentence, rules: Rules, published_year: int | None = Non
             continue  # 1993년 자매결연 협정을 맺은: the tie's old document, not an agreement of this story
         if kind == "event" and rules.past_marker.search(sentence.text[:start]):
             continue  # 지난 2016년 총회는 …: a past event told as background
+        if kind in ("visit", "event") and rules.planned_sentence.search(sentence.text):
+            continue  # 다음 달 방문할 예정이다: not in this story yet
         hits.append((kind, sentence.start + start))
         if kind in TIES and not told_as_past and any(v in after for v in rules.signing_verbs):
             hits.append(("agreement", sentence.start + start))  # 자매결연을 맺었다 / 우호협약을 체결: signed now

@@ -24,6 +24,7 @@ class Rules:
     particles: re.Pattern[str]
     not_names: frozenset[str]
     roles: tuple[str, ...]
+    planned_sentence: re.Pattern[str]
     inferred_place: re.Pattern[str]
     inferred_place_not: tuple[str, ...]
     office_roles: frozenset[str]
@@ -66,6 +67,7 @@ def load_rules() -> Rules:
         not_names=frozenset(data["not_names"]),
         roles=tuple(sorted(roles, key=len, reverse=True)),
         role_modifiers=frozenset(data["role_modifiers"]),
+        planned_sentence=re.compile(data["planned_sentence"]),
         inferred_place=re.compile(data["inferred_place"]),
         inferred_place_not=tuple(data["inferred_place_not"]),
         office_roles=frozenset(data["office_roles"]),
