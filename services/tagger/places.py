@@ -7,6 +7,7 @@ from collections import Counter, defaultdict
 from schemas import GeoPoint, Place
 from services.tagger.document import Document, Resources
 from services.tagger.gazetteer import Entry, Gazetteer, Mention, resolve_district
+from services.tagger.relations import acting_govs
 
 
 def find_mentions(doc: Document, res: Resources) -> None:
@@ -53,8 +54,10 @@ def keep_places(doc: Document, res: Resources) -> None:
     """Every Korean government and country, and foreign cities and regions that are partners or named twice."""
     partner_names = {r.partner for r in doc.relations}
     counts = Counter(m.entry.name for m in doc.mentions)
-    kept = [m for m in doc.mentions if m.entry.kind in ("korean_local_gov", "country")
-            or m.entry.name in partner_names or counts[m.entry.name] >= 2]
+    # A province named only to say where its city is (경남 합천군) is not a government of the story.
+    acting = {m.entry.name for m in acting_govs(doc.text, doc.mentions)}
+    kept = [m for m in doc.mentions if m.entry.kind == "country" or m.entry.name in acting
+            or (m.entry.kind != "korean_local_gov" and (m.entry.name in partner_names or counts[m.entry.name] >= 2))]
     doc.places = build_places(kept)
 
 
