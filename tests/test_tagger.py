@@ -212,3 +212,17 @@ def test_a_bare_district_name_is_resolved_by_the_city_beside_it():
 def test_a_visit_told_as_planned_is_not_a_visit_yet():
     t = _tag_text("청주시, 치앙마이주와 우호도시", "청주시는 태국 치앙마이주와 우호도시 협약을 맺었다. 청주시장은 내년에 치앙마이주를 방문할 예정이다.")
     assert "visit" not in next(r for r in t.relations if r.partner_country == "TH").kinds
+
+
+@pytest.mark.parametrize("body, names", [
+    # A title written with an office before it is a title, whatever the office (not only a place).
+    ("이성권 부산시 경제부시장과 무역국 예쟈오 부국장이 서명했다.", {"이성권", "예쟈오"}),
+    # The romanisation in parentheses says where a foreign name ends, even before unknown places.
+    ("루이스 플라자(Luis Plaza) 세로나비아 구청장이 참석했다.", {"루이스 플라자"}),
+    # Three short words make one name.
+    ("옴 라주 파우델 외무부장이 참석했다.", {"옴 라주 파우델"}),
+    # A title that is also a common word still needs a place: 중국시장 is the Chinese market.
+    ("한국 기업의 중국시장 진출이 늘었다.", set()),
+])
+def test_people_titles_romanised_and_long_names(body, names):
+    assert {p.name for p in _tag_text("방문", body).people} == names

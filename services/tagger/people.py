@@ -46,8 +46,8 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
         if split is None:
             continue
         prefix, role = split
-        if prefix and role not in rules.office_roles and not _place_prefix(prefix, res):
-            continue  # 중국시장 → not a place + role: the Chinese market
+        if prefix and role in rules.ambiguous_roles and not _place_prefix(prefix, res):
+            continue  # 중국시장 → not a place + role: the Chinese market; 경제부시장, 무역국 부국장 are titles
         # Between the name and its title may stand where the person belongs: 루오린 양강신구 당서기,
         # 김성희 광양시의회 부의장, 야스마사 주한 일본대사, 아드히카리 네팔 포카라시장.
         j = i - 1
@@ -74,6 +74,9 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
         given = _foreign_given_name(words, j, name, res)
         if given is not None:
             name, first = f"{given} {name}", j - 1  # 다카시마 소이치로, 마르틴 호른
+            more = _foreign_given_name(words, j - 1, given, res, shortest=1)
+            if more is not None and max(len(w) for w in (more, *name.split())) <= 3:
+                name, first = f"{more} {name}", j - 2  # 옴 라주 파우델: three short words
         elif name in g.by_surface:
             continue  # a lone place name before a role: 중국 시장 is the Chinese market
         place = prefix or place_word or ""
@@ -85,6 +88,10 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
         if current is None or (current.affiliation is None and affiliation):
             found[name] = Person(name=name, role=full_role, affiliation=affiliation)
         spans.append((words[first][1], words[j][1] + len(words[j][0])))
+    romanised = _romanised_names(text, reporter, res, found, spans)
+    # 루이스 플라자 세로나비아 구청장: the romanisation says where the name ends.
+    for name in [n for n in found if any(n != r and set(n.split()) & set(r.split()) for r in romanised)]:
+        del found[name]
     # 대전광역시(시장 허태정)
     for m in re.finditer(r"([가-힣]+)\((" + "|".join(rules.roles) + r")\s+([가-힣]{2,4})\)", text):
         place, role, name = m.group(1), m.group(2), m.group(3)
@@ -93,6 +100,33 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
             found[name] = Person(name=name, role=f"{_short(entry)}{role}", affiliation=entry.name)
             spans.append((m.start(3), m.end(3)))
     return _without_name_parts(found), spans
+
+
+_ROMANISED = re.compile(r"((?:[가-힣]{1,8} ){1,4}[가-힣]{1,8})\(([A-Z][\w'\-]*(?: [A-Za-z][\w'\-]*){1,5})\)")
+
+
+def _romanised_names(text: str, reporter: str | None, res: Resources, found: dict[str, Person],
+                     spans: list[tuple[int, int]]) -> list[str]:
+    """루이스 플라자(Luis Plaza) 세로나비아 구청장: a Hangul name followed by its romanisation, word for word, with a
+    title after it, is a person even when unknown places stand between the name and the title."""
+    g, rules = res.gazetteer, res.rules
+    names = []
+    for m in _ROMANISED.finditer(text):
+        hangul, latin = m.group(1).split(), m.group(2).split()
+        hangul = hangul[-len(latin):]
+        # 루이스 is also a town: with its romanisation word for word, a run of names is a person's name.
+        if len(hangul) != len(latin) or all(w in g.by_surface for w in hangul) \
+                or any(w in rules.not_names for w in hangul):
+            continue
+        after = text[m.end():m.end() + 40].split()
+        role = next((_role_split(w, rules) for w in after[:5] if _role_split(w, rules)), None)
+        name = " ".join(hangul)
+        if role is None or name == reporter:
+            continue
+        names.append(name)
+        found.setdefault(name, Person(name=name, role=role[0] + role[1]))
+        spans.append((m.end(1) - len(name), m.end(1)))
+    return names
 
 
 def _place_prefix(prefix: str, res: Resources) -> bool:
@@ -115,7 +149,8 @@ def _affiliation_word(word: str, res: Resources) -> bool:
             or word.endswith(res.rules.institution_suffixes) or word.endswith(res.rules.org_suffixes))
 
 
-def _foreign_given_name(words: list[tuple[str, int]], j: int, family: str, res: Resources) -> str | None:
+def _foreign_given_name(words: list[tuple[str, int]], j: int, family: str, res: Resources,
+                        shortest: int = 2) -> str | None:
     """The word before a foreign name, when the two make one name (마르틴 호른, 다카시마 소이치로): both look
     like names and the first is not a Korean government, a country, a role or a common word."""
     rules = res.rules
@@ -124,14 +159,15 @@ def _foreign_given_name(words: list[tuple[str, int]], j: int, family: str, res: 
     word = words[j - 1][0].strip(",.·")
     g = res.gazetteer
     stem = rules.strip_particles(word)
-    if stem != word and (stem in g.by_surface or _place_reference(stem, res)):
-        return None  # 가오슝시의 양밍쪼우: a place before the name
+    if (stem != word and stem in g.by_surface) or _place_reference(stem, res):
+        return None  # 가오슝시의 양밍쪼우, 산티아고시 NAME: a place before the name
     kinds = {e.kind for e in g.by_surface.get(word, [])}
-    if (not re.fullmatch(r"[가-힣]{2,6}", word) or word in rules.not_names or _role_split(word, rules)
+    if (not re.fullmatch(rf"[가-힣]{{{shortest},6}}", word) or word in rules.not_names or _role_split(word, rules)
             or kinds & {"korean_local_gov", "country"} or (rules.particles.search(word) and len(word) <= 2)):
         return None
     family_ok = looks_like_name(family, res) or _bare_word(family, res)
-    return word if looks_like_name(word, res) and family_ok else None
+    # A one-syllable word (옴, 반) is allowed only as the first of three short words, where Kiwi cannot judge it.
+    return word if (looks_like_name(word, res) or len(word) == shortest == 1) and family_ok else None
 
 
 def _bare_word(word: str, res: Resources) -> bool:

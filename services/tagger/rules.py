@@ -27,7 +27,7 @@ class Rules:
     planned_sentence: re.Pattern[str]
     inferred_place: re.Pattern[str]
     inferred_place_not: tuple[str, ...]
-    office_roles: frozenset[str]
+    ambiguous_roles: frozenset[str]
     prefix_place_suffixes: tuple[str, ...]
     tie_age: re.Pattern[str]
     signing_verbs: tuple[str, ...]
@@ -70,7 +70,7 @@ def load_rules() -> Rules:
         planned_sentence=re.compile(data["planned_sentence"]),
         inferred_place=re.compile(data["inferred_place"]),
         inferred_place_not=tuple(data["inferred_place_not"]),
-        office_roles=frozenset(data["office_roles"]),
+        ambiguous_roles=frozenset(data["ambiguous_roles"]),
         prefix_place_suffixes=tuple(data["prefix_place_suffixes"]),
         tie_age=re.compile(data["tie_age"]),
         signing_verbs=tuple(data["signing_verbs"]),
