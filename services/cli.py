@@ -222,6 +222,20 @@ def _cmd_status(args: argparse.Namespace, cfg: Settings) -> int:
 def _cmd_eval(args: argparse.Namespace, cfg: Settings) -> int:
     from services.evaluation import devset_gold, evaluate, format_report
 
+    if args.stories:
+        from services.stories.evaluation import format_story_report
+        from services.stories.evaluation import report as story_report
+
+        root = Path(__file__).resolve().parents[1]
+        try:
+            devset = devset_gold()
+        except ValueError as exc:
+            print(f"citydesk eval: the real-page set is left out: {exc}", file=sys.stderr)
+            devset = None
+        seeds = root.parent / "shared" / "seeds"
+        rep = story_report(root / "tests" / "fixtures" / "stories", devset, seeds if seeds.is_dir() else None)
+        print(json.dumps(rep, ensure_ascii=False, indent=2) if args.json else format_story_report(rep))
+        return 0
     if args.devset:
         try:
             gold, raw_dir = devset_gold()
@@ -367,6 +381,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="score the cleaner and tagger against a gold file")
     p.add_argument("--gold", help="gold JSON (the format of shared/gold/seeds.json)")
     p.add_argument("--raw-dir", help="directory holding the gold's raw files")
+    p.add_argument("--stories", action="store_true",
+                   help="pairwise precision and recall of stories and copies: our fixtures, and the real-page set "
+                        "when its cache is present")
     p.add_argument("--devset", action="store_true",
                    help="the real-page development set: gold in tests/devset/parts, texts in its git-ignored cache")
     p.add_argument("--details", action="store_true", help="list every miss, article by article")
