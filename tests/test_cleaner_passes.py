@@ -85,6 +85,13 @@ def test_boilerplate_rules(line, reason):
     assert reasons(run_until(line, passes.mark_boilerplate))[line] == reason
 
 
+def test_a_footer_glued_to_a_paragraph_takes_only_its_own_sentences():
+    page = run_until(f"{LEAD} {SECOND} 좋아요0 화나요0 ⓒ 한빛일보. 무단전재 금지", passes.mark_boilerplate)
+    assert [(line.text, line.reason) for line in page.lines] == [
+        (LEAD, ""), (SECOND, ""), ("좋아요0 화나요0 ⓒ 한빛일보.", "footer"), ("무단전재 금지", "footer")]
+    assert all(line.piece for line in page.lines) and [line.joined for line in page.lines] == [False, True, True, True]
+
+
 def test_a_leading_photo_credit_does_not_make_a_body_line_a_caption():
     line = f"(사진=한빛시 제공) {LEAD}"
     page = run_until(line, passes.read_features)
@@ -104,6 +111,11 @@ def test_the_line_cap(monkeypatch):
     ("(한빛=한빛뉴스) 홍길동 기자 = " + LEAD, "한빛뉴스", "홍길동"),
     ("[한빛일보] " + LEAD, "한빛일보", None),
     ("[한빛일보 홍길동기자]", "한빛일보", "홍길동"),
+    ("[한빛뉴스24 홍길동 기자]" + LEAD, "한빛뉴스24", "홍길동"),
+    ("한빛경제 홍길동 기자 = " + LEAD, "한빛경제", "홍길동"),
+    ("(누리 한빛일보) " + LEAD, "한빛일보", None),
+    ("【한빛뉴스 누리 】홍길동 기자= " + LEAD, "한빛뉴스", "홍길동"),
+    ("[누리=홍길동 기자] " + LEAD, None, "홍길동"),
 ])
 def test_datelines(line, outlet, reporter):
     d = run_until(line, passes.read_features).lines[0].dateline
@@ -139,6 +151,13 @@ def test_a_summary_whose_sentences_the_body_prints_again_is_seen_as_repeated():
 
 # 5. dates
 
+def test_a_date_with_a_time_wins_over_a_date_alone():
+    page = run_until(f"date 2024-05-03 제목 한 줄입니다\n편집부 (2024-05-03 16:45:10)\n{LEAD}", passes.find_dates)
+    assert page.meta.published_at.isoformat() == "2024-05-03T16:45:10+09:00"
+    page = run_until(f"2024-05-03   한빛신문\n{LEAD}", passes.find_dates)
+    assert page.meta.published_at.isoformat() == "2024-05-03T00:00:00+09:00"
+
+
 def test_dates_from_labels_a_byline_or_a_date_alone_but_never_an_edit_stamp():
     page = run_until(f"최종편집 2025-01-02 08:00 (목)\n제목 한 줄입니다\n{LEAD}", passes.find_dates)
     assert page.meta.published_at is None
@@ -157,6 +176,11 @@ def test_labels_and_stamps_are_never_the_title(top):
     assert page.meta.title == "한빛시, 체코 올로모우츠와 관광 교류"
 
 
+def test_a_short_headline_may_end_in_da_and_an_outlet_name_is_no_headline():
+    page = run_until(f"한빛신문\n한빛시 자매도시들 한자리에 모였다\n{LEAD}", passes.find_title)
+    assert page.meta.title == "한빛시 자매도시들 한자리에 모였다"
+
+
 def test_a_page_that_opens_with_prose_has_no_title():
     page = run_until(f"{LEAD}\n{SECOND}\n홍길동 기자", passes.find_title)
     assert page.meta.title is None and page.title_index is None
@@ -165,6 +189,11 @@ def test_a_page_that_opens_with_prose_has_no_title():
 def test_the_html_title_finds_its_line_and_what_is_above_it_goes():
     page = run_until(f"많이 본 뉴스 한 줄 제목\n한빛시, 관광 교류\n{LEAD}", passes.find_title, title_hint="한빛시, 관광 교류")
     assert reasons(page)["많이 본 뉴스 한 줄 제목"] == "before_title" and page.title_index == 1
+
+
+def test_a_date_stamped_before_the_headline_is_not_part_of_it():
+    page = run_until(f"date 2024-05-03 한빛시, 관광 교류\n{LEAD}")
+    assert page.meta.title == "한빛시, 관광 교류" and page.meta.published_at.isoformat()[:10] == "2024-05-03"
 
 
 # 7. body_start
@@ -195,6 +224,19 @@ def test_header_lines_between_title_and_body():
     assert (r["청소년 교류도 이어가"], r["홍길동 기자"]) == ("subtitle", "byline")
     assert [line.reason for line in page.lines][:2] == ["title", "duplicate_title"]
     assert page.meta.subtitle == "청소년 교류도 이어가"
+
+
+def test_a_bare_name_beside_the_date_line_is_the_byline_and_a_short_sentence_is_text():
+    page = run_until(f"한빛시, 관광 교류\n홍길동\n승인 2024.05.03 09:10\n두 도시가 손을 잡았다.\n{LEAD}", passes.mark_header)
+    r = reasons(page)
+    assert (r["홍길동"], r["두 도시가 손을 잡았다."]) == ("byline", "body")
+    assert run_until(f"한빛시, 관광 교류\n홍길동\n승인 2024.05.03 09:10\n{LEAD}").meta.reporter == "홍길동"
+
+
+def test_a_headline_glued_before_a_paragraph_is_cut_off_it():
+    page = run_until(f"한빛시, 관광 교류\n한빛시, 관광 교류 {LEAD} {SECOND}\n[한빛일보=홍길동 기자] {LEAD}\n{SECOND}")
+    kept = [line.article_text for line in page.lines if line.reason == "body"]
+    assert kept == [LEAD, SECOND]
 
 
 # 9. appended
@@ -285,6 +327,24 @@ def test_prose_dropped_for_its_position_comes_back_when_nothing_else_is_kept():
 ])
 def test_outlets(text, outlet):
     assert run_until(text).meta.outlet == outlet
+
+
+@pytest.mark.parametrize("tail, email", [
+    ("hong@hanbit.example.kr", "hong@hanbit.example.kr"),  # alone in the sign-off
+    ("◎공감언론 한빛 hong@hanbit.example.kr", "hong@hanbit.example.kr"),
+    ("jebo@hanbit.example.kr", None),  # a shared mailbox, not the reporter's
+])
+def test_the_reporters_email_in_the_sign_off(tail, email):
+    page = run_until(f"[한빛=한빛일보] 홍길동 기자 = {LEAD}\n{SECOND}\n{tail}")
+    assert page.meta.reporter_email == email
+
+
+def test_an_outlet_from_the_reporters_email_domain_or_the_pages_url():
+    assert run_until(f"{LEAD}\n홍길동 기자 hong@yna.co.kr").meta.outlet == "연합뉴스"
+    page = passes.build_page(f"{LEAD}\n[한빛=한빛일보] 홍길동 기자", PATS, url="https://m.hankyung.com/article/1")
+    for step in passes.PASSES:
+        step(page)
+    assert page.meta.outlet == "한국경제"
 
 
 def test_reporter_and_email_from_the_sign_off():

@@ -84,7 +84,7 @@ def analyze(raw: RawArticle) -> Cleaning:
         from services.cleaner.html import extract_html
 
         text, html_meta = extract_html(raw.body, raw.url)
-    page = passes.run(text, load_patterns(), html_meta.title)
+    page = passes.run(text, load_patterns(), html_meta.title, raw.url)
     body = paragraphs(page)
     if not body:
         raise CleaningError(refusal(page))

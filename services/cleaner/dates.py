@@ -55,16 +55,29 @@ def _from_match(m: re.Match[str]) -> datetime | None:
 def labelled_date(line: str, labels: tuple[str, ...]) -> datetime | None:
     """A date next to one of ``labels`` on this line: after it (입력 : 2019/06/13 [14:33]) or, as some
     portals write it, before it (2024.05.08 09:30 입력)."""
+    found = labelled_date_and_time(line, labels)
+    return found[0] if found else None
+
+
+def _label_pattern(label: str) -> re.Pattern[str]:
+    # Latin labels (date, UPDATE) as whole words in any case: "update" does not hold the label "date".
+    if label.isascii():
+        return re.compile(rf"(?<![A-Za-z]){re.escape(label)}(?![A-Za-z])", re.IGNORECASE)
+    return re.compile(re.escape(label))
+
+
+def labelled_date_and_time(line: str, labels: tuple[str, ...]) -> tuple[datetime, bool] | None:
+    """As labelled_date, with whether the page gave a time (a date alone is midnight, and less trusted)."""
     for label in labels:
-        for hit in re.finditer(re.escape(label), line):
-            rest = line[hit.end():hit.end() + 40].lstrip(" :：\t")
+        for hit in _label_pattern(label).finditer(line):
+            rest = line[hit.end():hit.end() + 40].lstrip(" :：.\t")
             m = DATE_TIME.match(rest)
             if m and (value := _from_match(m)) is not None:
-                return value
+                return value, m["H"] is not None
             before = line[max(0, hit.start() - 40):hit.start()].rstrip(" :：\t")
             for m in DATE_TIME.finditer(before):
                 if m.end() == len(before) and m["H"] and (value := _from_match(m)) is not None:
-                    return value
+                    return value, True
     return None
 
 

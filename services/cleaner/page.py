@@ -16,6 +16,7 @@ class Line:
     number: int  # 1-based line number in the cleaner's input text
     text: str  # normalised
     joined: bool = False  # a piece of the same input line as the line before (a glued line split)
+    piece: bool = False  # one of several pieces of a split line: part of a paragraph, judged as such
     reason: str = ""  # "" until a pass decides; then a code listed in patterns.json
     dateline: Dateline | None = None
     text_start: int = 0  # where the article text starts: after a dateline or a leading photo credit
@@ -35,6 +36,7 @@ class Page:
     lines: list[Line]
     pats: Patterns
     title_hint: str | None = None
+    url: str | None = None  # the page's address, when the scraper gave it
     meta: Metadata = field(default_factory=Metadata)
     title_index: int | None = None  # the headline's line, when the page has one
     body_start: int = 0  # first line of the article body

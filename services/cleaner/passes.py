@@ -33,9 +33,24 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable, Iterable
+from datetime import datetime
+from urllib.parse import urlsplit
 
-from services.cleaner.dates import first_datetime_with_time, labelled_date, parse_date, standalone_datetime
-from services.cleaner.metadata import copyright_outlet, named_outlet, parse_byline, parse_dateline
+from services.cleaner.dates import (
+    first_datetime_with_time,
+    labelled_date,
+    labelled_date_and_time,
+    parse_date,
+    standalone_datetime,
+)
+from services.cleaner.metadata import (
+    Byline,
+    copyright_outlet,
+    masthead_outlet,
+    named_outlet,
+    parse_byline,
+    parse_dateline,
+)
 from services.cleaner.page import Line, Page
 from services.cleaner.patterns import Patterns
 from services.cleaner.text import (
@@ -60,27 +75,46 @@ CANDIDATES_PER_LOOKUP = 16  # sentence-index entries examined per lookup: bounds
 
 # 1. lines ------------------------------------------------------------------------------------------------
 
-def build_page(text: str, pats: Patterns, title_hint: str | None = None) -> Page:
-    lines = [Line(r.number, r.text, r.joined) for r in split_lines(text)]
-    return Page(lines=lines, pats=pats, title_hint=title_hint, body_end=len(lines))
+def build_page(text: str, pats: Patterns, title_hint: str | None = None, url: str | None = None) -> Page:
+    lines = [Line(r.number, r.text, r.joined, r.piece) for r in split_lines(text)]
+    return Page(lines=lines, pats=pats, title_hint=title_hint, url=url, body_end=len(lines))
 
 
 # 2. boilerplate ------------------------------------------------------------------------------------------
 
 def mark_boilerplate(page: Page) -> None:
-    R = page.pats.reasons
+    R, pats = page.pats.reasons, page.pats
     examined = 0
+    lines: list[Line] = []
     for line in page.lines:
+        lines.append(line)
         if not line.text:
             line.reason = R.blank
             continue
         examined += 1
         if examined > MAX_LINES:
             line.reason = R.beyond_line_cap
-        elif len(line.text) > MAX_LINE_CHARS:
+            continue
+        if len(line.text) > MAX_LINE_CHARS:
             line.reason = R.overlong_line  # no news sentence is this long: a dump, a data URI, a broken page
+            continue
+        if stamp := pats.lead_stamp.match(line.text):
+            line.text_start = stamp.end()  # date 2025-10-15 담양군, …: a date stamped before the line
+        rule = pats.drop_rule(line.article_text)
+        if rule is None:
+            continue
+        pieces = sentences(line.text) if rule.glued and not line.piece else []
+        if len(pieces) > 1 and any(is_prose(p) and not pats.drop_rule(p) for p in pieces):
+            # …펼쳐오고 있다. ⓒ 누리경제. 무단전재 금지: the footer glued to the text goes, the text stays
+            lines.pop()
+            for k, text in enumerate(pieces):
+                piece = Line(line.number, text, joined=k > 0 or line.joined, piece=True)
+                piece.reason = pats.drop_reason(text) or ""
+                lines.append(piece)
         else:
-            line.reason = page.pats.drop_reason(line.text) or ""
+            line.reason = rule.reason
+    page.lines = lines
+    page.body_end = len(lines)
 
 
 # 3. features ---------------------------------------------------------------------------------------------
@@ -92,6 +126,8 @@ def read_features(page: Page) -> None:
         line.dateline = parse_dateline(line.text, page.pats)
         if line.dateline is not None:
             line.text_start = line.dateline.end
+            if line.dateline.reporter is None and len(line.text) <= 100:
+                line.byline = parse_byline(line.article_text, page.pats)  # (서울연합뉴스) 김동규 기자 dk@…
         elif credit := page.pats.lead_credit.match(line.text):
             line.text_start = credit.end()  # (사진=OO시 제공) 한빛시는 …: the credit of the photo above
         else:
@@ -152,44 +188,66 @@ def mark_repeats_seen(page: Page) -> None:
 # 5. dates ------------------------------------------------------------------------------------------------
 
 def find_dates(page: Page) -> None:
+    """Published: a labelled date with a time, else a byline's date and time, else a date and time alone on a
+    line, else a labelled date without a time, else a date on a masthead line (2019-09-24 동대문신문). The first
+    of the best kind wins. Every line with a labelled date is a byline line (metadata, not text)."""
     R, pats, meta = page.pats.reasons, page.pats, page.meta
-    never = {R.footer, R.edit_stamp, R.tip_line, R.page_date, R.beyond_line_cap, R.overlong_line}
+    never = {R.footer, R.edit_stamp, R.tip_line, R.page_date, R.beyond_line_cap, R.overlong_line, R.blank}
+    best: dict[int, datetime] = {}  # rank → first date of that kind
+
+    def offer(rank: int, value: datetime | None) -> bool:
+        if value is not None and rank not in best:
+            best[rank] = value
+        return value is not None
+
     for line in page.lines:
-        if line.reason in never or not line.text or len(line.text) > 120:
+        if stamp := pats.lead_stamp.match(line.text):
+            offer(4, parse_date(stamp.group(0)))  # date 2025-10-15 …: a stamp before the line, not its text
+        if line.reason in never or len(line.text) > 120:
             continue
-        if meta.published_at is None and (value := labelled_date(line.text, pats.published_labels)):
-            meta.published_at = value
+        text = line.article_text
+        labelled = labelled_date_and_time(text, pats.published_labels)
+        if labelled is not None:
+            offer(1 if labelled[1] else 4, labelled[0])
             line.reason = line.reason or R.byline
-        if meta.updated_at is None and (value := labelled_date(line.text, pats.updated_labels)):
-            meta.updated_at = value
+        if meta.updated_at is None and (updated := labelled_date(text, pats.updated_labels)):
+            meta.updated_at = updated
             line.reason = line.reason or R.byline
-    if meta.published_at is None:
-        for line in page.lines:
-            if line.byline is not None and (value := first_datetime_with_time(line.text)):
-                meta.published_at = value
-                break
-    if meta.published_at is None:
-        for line in page.lines:
-            if line.reason not in never and line.text and (value := standalone_datetime(line.text)):
-                meta.published_at, line.reason = value, line.reason or R.byline
-                break
+        if (line.byline is not None or _dated_line(text)) and offer(2, first_datetime_with_time(text)):
+            line.reason = line.reason or R.byline
+        if offer(3, standalone_datetime(text)):
+            line.reason = line.reason or R.byline
+        if masthead_outlet(text, pats) and offer(5, parse_date(text)):
+            line.reason = line.reason or R.byline
+    if meta.published_at is None and best:
+        meta.published_at = best[min(best)]
+
+
+def _dated_line(text: str) -> bool:
+    """A short line that is a date and time with a word or two around it: 편집부 (2025-09-07 22:11:03)."""
+    if len(text) > 50 or is_sentence(text) or first_datetime_with_time(text) is None:
+        return False
+    rest = re.sub(r"[\d\s:./\-()\[\]년월일시분초|,]+", " ", text).split()
+    return len(rest) <= 2
 
 
 # 6. title ------------------------------------------------------------------------------------------------
 
-def headline_like(line: Line) -> bool:
-    """A headline: 8–120 characters of mostly Korean that do not end like a sentence; not a byline, dateline,
-    date or list item."""
-    text = line.text
-    if not 8 <= len(text) <= 120 or hangul_count(text) < 4 or hangul_ratio(text) < 0.5:
+def headline_like(line: Line, pats: Patterns) -> bool:
+    """A headline: 8–120 characters of mostly Korean that do not end like a sentence (a short line may end in
+    다 without a period: …모였다); not a byline, dateline, date, list item or the outlet's name."""
+    text = line.article_text
+    if line.piece or not 8 <= len(text) <= 120 or hangul_count(text) < 4 or hangul_ratio(text) < 0.5:
         return False
     if line.dateline is not None or line.byline is not None or _LIST_ITEM.match(text) or text.endswith((":", "：")):
         return False
-    if parse_date(text) is not None:
+    if parse_date(text) is not None or masthead_outlet(text, pats) or pats.looks_like_outlet(text.split()[0]):
         return False
     bare = text.rstrip(_CLOSERS).rstrip("…").rstrip(_CLOSERS)
     if text.endswith(tuple(_CLOSERS)) and not text.rstrip(_CLOSERS).endswith(("다", "다.")):
         return True  # …잰걸음' · …협력"
+    if bare.endswith("다") and len(text) <= 60 and len(sentences(text)) == 1:
+        return True  # 대구국제교류도시포럼에 자매도시들 한 자리에 모였다
     return not is_sentence(bare)
 
 
@@ -198,20 +256,20 @@ def find_title(page: Page) -> None:
     title: int | None = None
     if page.title_hint:
         hint = comparable(page.title_hint)
-        title = next((i for i in page.undecided() if comparable(lines[i].text) == hint), None)
+        title = next((i for i in page.undecided() if comparable(lines[i].article_text) == hint), None)
         if title is None:
             page.meta.title = page.title_hint.strip()
     else:
         for i in page.undecided():
-            if lines[i].prose or lines[i].dateline is not None:
-                break  # the page opens with prose: it has no headline
-            if headline_like(lines[i]):
+            if headline_like(lines[i], page.pats):
                 title = i
                 break
+            if lines[i].prose or lines[i].dateline is not None:
+                break  # the page opens with prose: it has no headline
     if title is None:
         return
     page.title_index = title
-    page.meta.title = lines[title].text
+    page.meta.title = lines[title].article_text
     lines[title].reason = R.title
     for i in range(title):
         page.set(i, R.before_title)
@@ -240,30 +298,59 @@ def _only_summaries(page: Page, start: int, end: int) -> bool:
 
 # 8. header -----------------------------------------------------------------------------------------------
 
+def _strip_glued_title(page: Page, line: Line) -> None:
+    """칠레 대통령 방문단 일행 마포구 방문 칠레의 수도 …: the headline glued before a paragraph (a teaser) is not
+    part of its text."""
+    title = page.meta.title
+    text = line.article_text
+    if title and len(text) > len(title) + 20 and text.startswith(title + " "):
+        line.text_start = len(line.text) - len(text) + len(title) + 1
+        line.key = comparable(line.article_text)
+        line.prose = is_prose(line.article_text)
+
+
 def mark_header(page: Page) -> None:
     R, lines = page.pats.reasons, page.lines
     start = page.title_index + 1 if page.title_index is not None else 0
     title_key = comparable(page.meta.title) if page.meta.title else None
-    subtitles = []
+    for i in page.undecided(start):
+        _strip_glued_title(page, lines[i])
+    subtitles: list[str] = []
+    seen: set[str] = set()
     for i in page.undecided(start, page.body_start):
         line = lines[i]
         if line.dateline is not None and not line.article_text:
             line.reason = R.dateline
         elif line.byline is not None:
             line.reason = R.byline
-        elif title_key and line.key == title_key:
+        elif title_key and (line.key == title_key or (not line.prose and line.key.startswith(title_key))):
             line.reason = R.duplicate_title
-        elif line.prose:
+        elif line.text in seen:
+            line.reason = R.duplicate
+        elif _bare_name_byline(page, i):
+            line.byline = Byline(line.text)
+            line.reason = R.byline
+        elif line.prose or line.piece or (is_sentence(line.text) and hangul_count(line.text) >= 8):
             line.reason = R.body  # text above the body start: a summary (the repeats pass decides) or a lead
         elif not is_sentence(line.text) and len(line.text) <= 100 and hangul_count(line.text) >= 4 \
                 and hangul_ratio(line.text) >= 0.5:
             line.reason = R.subtitle
             subtitles.append(line.text)
+            seen.add(line.text)
         elif hangul_ratio(line.text) < 0.2:
             line.reason = R.non_text
         else:
             line.reason = R.short_fragment if len(line.text) < 25 else R.body
     page.meta.subtitle = "\n".join(subtitles) or None
+
+
+def _bare_name_byline(page: Page, i: int) -> bool:
+    """• 문정곤 / • 승인 2018.02.13 23:02: a name alone, in a byline list beside the article's date line."""
+    line = page.lines[i]
+    if not re.fullmatch(r"[가-힣]{2,4}", line.text) or line.text in page.pats.not_names:
+        return False
+    near = [page.lines[k] for k in range(max(0, i - 2), min(len(page.lines), i + 3)) if k != i]
+    return any(n.reason == page.pats.reasons.byline for n in near)
 
 
 # 9. appended ---------------------------------------------------------------------------------------------
@@ -289,7 +376,7 @@ def find_appended_article(page: Page) -> None:
         if not opens:
             continue
         j = _previous_text_line(page, i)
-        if j is None or j <= page.body_start or lines[j].reason or not headline_like(lines[j]):
+        if j is None or j <= page.body_start or lines[j].reason or not headline_like(lines[j], page.pats):
             continue
         if original_prose_at[j] == 0 or not _prose_follows(page, i):
             continue
@@ -374,10 +461,15 @@ def mark_body(page: Page) -> None:
             line.reason = R.dateline
         elif line.byline is not None:
             line.reason = R.byline
-        elif title_key and line.key == title_key:
-            line.reason = R.duplicate_title
+        elif title_key and (line.key == title_key or (not line.prose and line.key.startswith(title_key))):
+            line.reason = R.duplicate_title  # the headline again, or a caption that starts with it
         elif line.key in seen:
             line.reason = R.duplicate
+        elif line.piece:  # part of a paragraph: what the rules did not drop is text
+            line.reason = R.body
+            seen.add(line.key)
+        elif len(text) <= 60 and not is_sentence(text) and page.pats.email.search(text):
+            line.reason = R.byline  # ◎공감언론 뉴시스 jkgyu@…: a sign-off with the reporter's address
         elif _LIST_ITEM.match(text) and not is_sentence(text):
             line.reason = R.link_list
         elif len(text) < 25 and not is_sentence(text):
@@ -432,23 +524,35 @@ def find_sources(page: Page) -> None:
     R, lines, meta, pats = page.pats.reasons, page.lines, page.meta, page.pats
     start = page.title_index + 1 if page.title_index is not None else 0
     article = lines[start:page.body_end]
-    if meta.reporter is None:  # the article's own byline or dateline first, then anywhere on the page
-        meta.reporter = _first(_reporter_of(line) for line in article) or _first(_reporter_of(line) for line in lines)
+    if meta.reporter is None:  # the article's own byline or dateline first, then anywhere, then a photo credit
+        meta.reporter = _first(_reporter_of(line) for line in article) or \
+            _first(_reporter_of(line) for line in lines) or _first(_credited_reporter(line, pats) for line in lines) \
+            or _first(b.reporter if (b := parse_byline(line.text.strip("<>[]()"), pats)) else None
+                      for line in lines if line.reason == R.footer)
+    if meta.reporter_email is None:
+        meta.reporter_email = _reporter_email(page)
     outlets = (  # in order of trust
+        (pats.outlet_of_domain(urlsplit(page.url).hostname or "") if page.url else None,),
         (d.outlet if (d := line.dateline) else None for line in article),
         (copyright_outlet(line.text, pats) for line in lines if line.reason == R.footer),
         (named_outlet(line.text, pats) for line in lines if line.reason == R.tip_line),
-        (named_outlet(line.text, pats) for line in lines if _masthead(line, pats)),
+        (masthead_outlet(line.text, pats) for line in lines if line.reason not in (R.body, R.title)),
+        (named_outlet(line.text, pats) for line in lines if line.byline is not None),
+        (pats.outlet_of_domain(meta.reporter_email.rsplit("@", 1)[1]) if meta.reporter_email else None,),
     )
     for found in outlets:
         if meta.outlet is None:
             meta.outlet = _first(found)
-    if meta.reporter_email is None:
-        meta.reporter_email = _reporter_email(page)
 
 
 def _first(values: Iterable[str | None]) -> str | None:
     return next((v for v in values if v), None)
+
+
+def _credited_reporter(line: Line, pats: Patterns) -> str | None:
+    """A photo credit naming a reporter: … / 사진제공 = 김제시청 © 김현종 기자"""
+    m = re.search(r"[©ⓒ]\s*([가-힣]{2,4})\s?(?:" + pats.titles_alternation + ")", line.text)
+    return m.group(1) if m and m.group(1) not in pats.not_names else None
 
 
 def _reporter_of(line: Line) -> str | None:
@@ -465,24 +569,32 @@ def _masthead(line: Line, pats: Patterns) -> bool:
 
 
 def _reporter_email(page: Page) -> str | None:
-    R, pats, meta = page.pats.reasons, page.pats, page.meta
-    for line in page.lines:
+    """The reporter's e-mail: on their byline; else on a line that labels it (이메일:, 기사제보:) or names the
+    reporter; else the first personal address in the sign-off (the few lines after the last kept line)."""
+    R, pats, meta, lines = page.pats.reasons, page.pats, page.meta, page.lines
+    for line in lines:
         if line.byline is not None and line.byline.email and line.byline.reporter == meta.reporter:
             return line.byline.email
     skip = {R.body, R.body_rescued, R.title, R.subtitle}
-    previous_named = False
-    for line in page.lines:
-        if line.reason in skip or not line.text:
+    filled = [line for line in lines if line.text]
+    for k, line in enumerate(filled):
+        m = None if "mail to" in line.text.lower() else pats.email.search(line.text)
+        if m is None or line.reason in skip:
             continue
-        lowered = line.text.lower()
-        m = None if "mail to" in lowered or "copyright" in lowered else pats.email.search(line.text)
-        if m:
-            labelled = pats.email_label.search(line.text[:m.start()]) is not None
-            named = meta.reporter is not None and meta.reporter in line.text
-            alone = previous_named and len(line.text) <= len(m.group(0)) + 4
-            if labelled or named or alone:
+        labelled = pats.email_label.search(line.text[:m.start()]) is not None
+        # the reporter named on the line, or on a short line next to it (강근주 / kkjoo0912@ekn.kr)
+        named = meta.reporter is not None and any(
+            meta.reporter in n.text and (n is line or len(n.text) <= 30) for n in filled[max(0, k - 2):k + 3])
+        if labelled or named:
+            return m.group(0)
+    kept = page.kept()
+    if not kept:
+        return None
+    sign_off = [line for line in lines[kept[-1] + 1:] if line.text][:3]
+    for line in sign_off:
+        for m in pats.email.finditer(line.text):
+            if m.group(0).split("@")[0].lower() not in pats.shared_mailboxes:
                 return m.group(0)
-        previous_named = meta.reporter is not None and meta.reporter in line.text and len(line.text) <= 60
     return None
 
 
@@ -503,8 +615,8 @@ PASSES: tuple[Callable[[Page], None], ...] = (
 )
 
 
-def run(text: str, pats: Patterns, title_hint: str | None = None) -> Page:
-    page = build_page(text, pats, title_hint)  # 1
+def run(text: str, pats: Patterns, title_hint: str | None = None, url: str | None = None) -> Page:
+    page = build_page(text, pats, title_hint, url)  # 1
     for step in PASSES:
         step(page)
     return page

@@ -24,6 +24,7 @@ class Rule:
     max_length: int | None = None
     then: str | None = None  # end markers: the reason of the lines below
     unless: re.Pattern[str] | None = None  # lines this matches are not the rule's
+    glued: bool = False  # often glued to a paragraph's end: a prose line it matches is split, not dropped
 
     def matches(self, line: str) -> bool:
         if self.max_length is not None and len(line) > self.max_length:
@@ -38,12 +39,15 @@ class Patterns:
     end_markers: tuple[Rule, ...]
     reporter_titles: tuple[str, ...]
     not_names: frozenset[str]
+    shared_mailboxes: frozenset[str]
     dateline: re.Pattern[str]
+    bare_dateline: re.Pattern[str]
     byline_name: re.Pattern[str]
     name_email: re.Pattern[str]
     email: re.Pattern[str]
     email_label: re.Pattern[str]
     lead_credit: re.Pattern[str]
+    lead_stamp: re.Pattern[str]
     credit_labels: frozenset[str]
     published_labels: tuple[str, ...]
     updated_labels: tuple[str, ...]
@@ -51,12 +55,17 @@ class Patterns:
     known_outlets: frozenset[str]
     not_outlets: frozenset[str]
     copyright_mark: re.Pattern[str]
+    domains: dict[str, str]
     titles_alternation: str
 
     def drop_reason(self, line: str) -> str | None:
+        rule = self.drop_rule(line)
+        return rule.reason if rule else None
+
+    def drop_rule(self, line: str) -> Rule | None:
         for rule in self.drop_line:
             if rule.matches(line):
-                return rule.reason
+                return rule
         return None
 
     def end_marker(self, line: str) -> Rule | None:
@@ -69,7 +78,30 @@ class Patterns:
         name = name.strip()
         if name in self.not_outlets:
             return False
-        return name in self.known_outlets or (len(name) >= 3 and name.endswith(self.outlet_suffixes))
+        bare = name.rstrip("0123456789")  # 아이뉴스24, 뉴스1
+        return name in self.known_outlets or (len(bare) >= 3 and bare.endswith(self.outlet_suffixes))
+
+    def best_outlet(self, tokens: list[str]) -> str | None:
+        """Of several tokens, a known outlet first, else the last one that looks like an outlet
+        (온라인 경제미디어 뉴스웨이 → 뉴스웨이), with an acronym before it (GNN 뉴스통신)."""
+        for t in tokens:
+            if t in self.known_outlets:
+                return t
+        like = [k for k, t in enumerate(tokens) if self.looks_like_outlet(t)]
+        if not like:
+            return None
+        k = like[-1]
+        acronym = k > 0 and tokens[k - 1].isascii() and tokens[k - 1].isalpha() and tokens[k - 1].isupper()
+        return f"{tokens[k - 1]} {tokens[k]}" if acronym else tokens[k]
+
+    def outlet_of_domain(self, host: str) -> str | None:
+        """www.kmib.co.kr, kmib.co.kr, m.news.kbs.co.kr → the outlet the domain table names."""
+        parts = host.lower().strip(".").split(".")
+        for k in range(len(parts) - 1):
+            found = self.domains.get(".".join(parts[k:]))
+            if found:
+                return found
+        return None
 
     def strip_titles(self, text: str) -> str:
         """'박성원 기자' → '박성원': the reporter titles removed (trafilatura's author field)."""
@@ -95,7 +127,7 @@ def _rules(entries: list[dict[str, Any]], reasons: ReasonCodes, slots: dict[str,
 
     return tuple(Rule(reasons.check(e["reason"]), compiled(e["pattern"]), e.get("max_length"),
                       reasons.check(e["then"]) if e.get("then") else None,
-                      compiled(e["unless"]) if e.get("unless") else None) for e in entries)
+                      compiled(e["unless"]) if e.get("unless") else None, bool(e.get("glued"))) for e in entries)
 
 
 @cache
@@ -112,12 +144,15 @@ def load_patterns(path: Path = PATTERNS_FILE) -> Patterns:
         end_markers=_rules(data["end_markers"]["rules"], reasons, slots),
         reporter_titles=titles,
         not_names=frozenset(byline["not_names"]),
+        shared_mailboxes=frozenset(byline["shared_mailboxes"]),
         dateline=re.compile(_compose(byline["dateline"], slots)),
+        bare_dateline=re.compile(_compose(byline["bare_dateline"], slots)),
         byline_name=re.compile(_compose(byline["byline_name"], slots)),
         name_email=re.compile(_compose(byline["name_email"], slots)),
         email=re.compile(byline["email"]),
         email_label=re.compile(byline["email_label"], re.IGNORECASE),
         lead_credit=re.compile(byline["lead_credit"]),
+        lead_stamp=re.compile(byline["lead_stamp"]),
         credit_labels=frozenset(byline["credit_labels"]),
         published_labels=tuple(data["dates"]["published_labels"]),
         updated_labels=tuple(data["dates"]["updated_labels"]),
@@ -125,5 +160,6 @@ def load_patterns(path: Path = PATTERNS_FILE) -> Patterns:
         known_outlets=frozenset(outlet["known"]),
         not_outlets=frozenset(outlet["not_outlets"]),
         copyright_mark=re.compile(outlet["copyright"], re.IGNORECASE),
+        domains=dict(outlet["domains"]),
         titles_alternation=slots["titles"],
     )

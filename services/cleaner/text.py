@@ -4,9 +4,10 @@ Limits (each guards one message's cost; none of them is ever reached by a news a
 - ``MAX_LINES``: at most 30,000 non-blank lines of a page are examined (a 2 MB body holds about 24,000 lines
   of news text); the rest get ``beyond_line_cap`` unread. Every pass is linear in lines, so the cap bounds
   the worst case, not the usual one.
-- ``GLUED_LINE_CHARS``: a line longer than 1,500 characters holds several paragraphs glued together (a page
-  whose whole text sits on one line): it is split at sentence ends, and kept pieces of one line are joined
-  again with a space.
+- ``GLUED_LINE_CHARS``: a line longer than 200 characters may hold several paragraphs glued together, or a
+  paragraph with a footer or a reaction bar glued to its end (a page whose whole text sits on one line): it
+  is split at sentence ends, each piece is judged, and kept pieces of one line are joined again with a space.
+  A bracketed tag after the last sentence (…내다봤다. <제주의소리>) is split off too.
 - ``MAX_LINE_CHARS``: a piece still longer than 10,000 characters (no sentence end to split it at) is not
   prose: a dump, a data URI.
 """
@@ -19,7 +20,7 @@ import unicodedata
 from dataclasses import dataclass
 
 MAX_LINES = 30_000
-GLUED_LINE_CHARS = 1_500
+GLUED_LINE_CHARS = 200
 MAX_LINE_CHARS = 10_000
 MIN_SENTENCE_KEY = 12  # a sentence shorter than this (as a key) is no evidence that a line is repeated
 
@@ -33,6 +34,8 @@ _INNER_SENTENCE_END = re.compile(r"[다요죠니까][.!?]\S*\s")
 _HANGUL = re.compile(r"[가-힣]")
 _QUOTES = str.maketrans({"“": '"', "”": '"', "‘": "'", "’": "'", "「": '"', "」": '"', "『": '"', "』": '"'})
 _NON_WORD = re.compile(r"[\s\"'·…,.!?()\[\]<>]+")
+# A sign-off tag glued after the last sentence: <제주의소리>, [끝]; not a photo credit ([사진제공=OO], (경주시)).
+_TRAILING_TAG = re.compile(r"(?<=[.!?…\"”’'])\s*([<\[【][^<>\[\]()【】=]{1,20}[>\]】])$")
 _TRUNCATED = re.compile(r"(…|\.\.\.)[\"”’']?$")
 
 
@@ -41,6 +44,7 @@ class RawLine:
     number: int  # 1-based line of the input text
     text: str  # normalised
     joined: bool = False  # a piece of the same input line as the piece before (a glued line split)
+    piece: bool = False  # one of several pieces of a split line
 
 
 def normalize_line(line: str) -> str:
@@ -58,10 +62,14 @@ def split_lines(text: str) -> list[RawLine]:
     for number, raw in enumerate(text.splitlines(), start=1):
         for part in _BR.split(raw) if "<" in raw or "&lt;" in raw else (raw,):
             line = normalize_line(part)
-            if len(line) <= GLUED_LINE_CHARS:
+            tag = _TRAILING_TAG.search(line) if len(line) > 40 else None
+            if len(line) <= GLUED_LINE_CHARS and tag is None:
                 out.append(RawLine(number, line))
                 continue
-            out += [RawLine(number, p, joined=k > 0) for k, p in enumerate(sentences(line))]
+            pieces = sentences(line) if len(line) > GLUED_LINE_CHARS else [line]
+            if tag is not None:  # …내다봤다. <제주의소리>: the outlet's sign-off glued to the last sentence
+                pieces[-1:] = [pieces[-1][:len(pieces[-1]) - len(tag.group(0))], tag.group(1)]
+            out += [RawLine(number, p, joined=k > 0, piece=len(pieces) > 1) for k, p in enumerate(pieces)]
     return out
 
 
