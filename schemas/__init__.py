@@ -14,14 +14,20 @@ from schemas.models import (
     Person,
     Place,
     RawArticle,
+    RegisterEntry,
     Relation,
     SearchTerms,
     Sector,
     TaggedArticle,
+    Tie,
+    TieEvidence,
+    TieKind,
+    TiePerson,
 )
 
 __all__ = [
     "MODELS", "RELATION_KINDS", "SCHEMA_VERSION", "CleanArticle", "DeadLetter", "Evidence", "GeoPoint", "Named",
-    "Person", "Place", "RawArticle", "Relation", "SearchTerms", "Sector", "TaggedArticle",
+    "Person", "Place", "RawArticle", "RegisterEntry", "Relation", "SearchTerms", "Sector", "TaggedArticle",
+    "Tie", "TieEvidence", "TieKind", "TiePerson",
     "article_id", "normalize_url", "topics",
 ]

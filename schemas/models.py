@@ -135,6 +135,72 @@ class TaggedArticle(CleanArticle):
     sectors: list[Sector] = Field(default_factory=list)
     is_exchange: bool = False
     terms: SearchTerms = Field(default_factory=SearchTerms)
+    story_id: str | None = Field(default=None, description="The event this article reports, shared by every "
+                                 "outlet's article on it; set where stories are placed (the indexer)")
+    duplicate_of: str | None = Field(default=None, description="The earliest near-identical copy of this article "
+                                     "(a portal copy, a wire reprint), when it is one")
+
+
+TieStatus = Literal["registered_active", "registered_dormant", "news_only", "registered_no_news"]
+
+
+class TieKind(BaseModel):
+    kind: RelationKind
+    first: datetime | None = Field(default=None, description="Date of the first article that shows this kind")
+    last: datetime | None = None
+    stories: int = Field(0, description="Stories (events) that show it; copies and reprints count once")
+
+
+class TieEvidence(BaseModel):
+    article_id: str
+    published_at: datetime | None = None
+    outlet: str | None = None
+    story_id: str | None = None
+    kinds: list[RelationKind] = Field(default_factory=list)
+    since: int | None = None
+    sentences: list[Evidence] = Field(default_factory=list)
+
+
+class TiePerson(BaseModel):
+    name: str
+    role: str | None = None
+    side: Literal["korean", "partner", "unknown"] = "unknown"
+
+
+class RegisterEntry(BaseModel):
+    """One row of an office's official register of ties, resolved through the gazetteer."""
+
+    korean_party: str
+    partner: str
+    country: str
+    kind: RelationKind
+    year: int | None = None
+
+
+class Tie(BaseModel):
+    """The standing relationship of one Korean government and one foreign partner: a fold over the current
+    contributions of its articles, and the office's register row when there is one."""
+
+    id: str = Field(description="korean_party|partner")
+    korean_party: str
+    partner: str
+    partner_country: str
+    korean_location: GeoPoint | None = None
+    partner_location: GeoPoint | None = None
+    kinds: list[TieKind] = Field(default_factory=list)
+    since: int | None = None
+    since_source: Literal["stated", "first_evidence", "register"] | None = None
+    sectors: dict[str, int] = Field(default_factory=dict, description="sector code → stories that show it")
+    people: list[TiePerson] = Field(default_factory=list)
+    events: list[str] = Field(default_factory=list)
+    articles: int = 0
+    stories: int = 0
+    outlets: list[str] = Field(default_factory=list)
+    first_activity: datetime | None = None
+    last_activity: datetime | None = None
+    evidence: list[TieEvidence] = Field(default_factory=list)
+    registered: RegisterEntry | None = None
+    status: TieStatus = "news_only"
 
 
 class DeadLetter(Message):
@@ -165,4 +231,5 @@ MODELS: dict[str, type[BaseModel]] = {
     "CleanArticle": CleanArticle,
     "TaggedArticle": TaggedArticle,
     "DeadLetter": DeadLetter,
+    "Tie": Tie,
 }

@@ -1,0 +1,74 @@
+"""The register of ties on the five seeds: a fold over the articles' current contributions.
+
+Proves: the seeds give the five ties the product was specified with (kinds, since as stated or derived from
+an anniversary and the article's date, two articles of one story counted once), each with its evidence
+sentences; re-feeding an article changes nothing and an update replaces its contribution; an office's
+register gives each tie its status.
+Does not prove: the live register kept by the stream, nor its stores.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+import pytest
+
+from schemas import RawArticle, RegisterEntry
+from services.cleaner import clean
+from services.stories.evaluation import assign
+from services.tagger import tag
+from services.ties import build
+from tests.conftest import read_seed, seed_ids
+
+
+@pytest.fixture(scope="module")
+def seed_articles():
+    articles = [tag(clean(RawArticle(id=key, body=read_seed(key)))) for key in seed_ids()]
+    placed = assign(articles)
+    return [a.model_copy(update={"story_id": placed[a.id][0], "duplicate_of": placed[a.id][1]}) for a in articles]
+
+
+def test_the_seeds_register(seed_articles):
+    ties = {t.id: t for t in build(seed_articles)}
+    expected = {
+        "대구광역시|청두시": ("sister_city", None),
+        "서울특별시|충칭시": ("friendship_city", 2019),
+        "대구광역시|타이베이시": ("sister_city", 2010),  # "지난해 … 자매결연 10주년" in a 2021 article
+        "대전광역시|빈증성": ("sister_city", None),
+        "대전광역시|탕그랑셀라탄": ("friendship_city", 2016),
+    }
+    for key, (kind, since) in expected.items():
+        tie = ties[key]
+        assert kind in {k.kind for k in tie.kinds}, key
+        if since:
+            assert (tie.since, tie.since_source) == (since, "stated"), key
+        sentences = [s for e in tie.evidence for s in e.sentences if s.kind == kind]
+        assert sentences and all(tie.partner[:2] in s.sentence or "양" in s.sentence for s in sentences[:1]), key
+    seoul = ties["서울특별시|충칭시"]
+    assert (seoul.articles, seoul.stories) == (2, 1)  # two outlets, one meeting
+    assert seoul.partner_location is not None and seoul.korean_location is not None
+
+
+def test_refeeding_changes_nothing_and_an_update_replaces_its_contribution(seed_articles):
+    before = build(seed_articles)
+    assert build(seed_articles + seed_articles[:2]) == before
+    first = seed_articles[0]
+    updated = first.model_copy(update={"relations": []})
+    after = {t.id: t for t in build([*seed_articles, updated][1:])}
+    assert "대구광역시|청두시" not in after
+
+
+def test_an_offices_register_gives_each_tie_its_status(seed_articles):
+    latest = max(a.published_at for a in seed_articles if a.published_at)
+    register = [
+        RegisterEntry(korean_party="대구광역시", partner="타이베이시", country="TW", kind="sister_city", year=2010),
+        RegisterEntry(korean_party="대전광역시", partner="빈증성", country="VN", kind="sister_city", year=2005),
+        RegisterEntry(korean_party="부산광역시", partner="후쿠오카시", country="JP", kind="sister_city", year=2007),
+    ]
+    ties = {t.id: t for t in build(seed_articles, register, now=latest + timedelta(days=30))}
+    assert ties["부산광역시|후쿠오카시"].status == "registered_no_news"
+    assert ties["서울특별시|충칭시"].status == "news_only"
+    statuses = {ties["대구광역시|타이베이시"].status, ties["대전광역시|빈증성"].status}
+    assert statuses <= {"registered_active", "registered_dormant"}
+    far = {t.id: t for t in build(seed_articles, register, now=datetime(2035, 1, 1, tzinfo=latest.tzinfo))}
+    assert far["대구광역시|타이베이시"].status == "registered_dormant"
