@@ -92,6 +92,13 @@ def test_a_footer_glued_to_a_paragraph_takes_only_its_own_sentences():
     assert all(line.piece for line in page.lines) and [line.joined for line in page.lines] == [False, True, True, True]
 
 
+def test_a_sign_off_glued_to_a_paragraph_is_split_off_and_never_takes_the_paragraph():
+    page = run_until(f"{LEAD} {SECOND} 누리=홍길동 기자 hong@hanbit.example.kr")
+    assert [(line.article_text, line.reason) for line in page.lines] == [
+        (LEAD, "body"), (SECOND, "body"), ("누리=홍길동 기자 hong@hanbit.example.kr", "byline")]
+    assert (page.meta.reporter, page.meta.reporter_email) == ("홍길동", "hong@hanbit.example.kr")
+
+
 def test_a_leading_photo_credit_does_not_make_a_body_line_a_caption():
     line = f"(사진=한빛시 제공) {LEAD}"
     page = run_until(line, passes.read_features)
@@ -116,6 +123,7 @@ def test_the_line_cap(monkeypatch):
     ("(누리 한빛일보) " + LEAD, "한빛일보", None),
     ("【한빛뉴스 누리 】홍길동 기자= " + LEAD, "한빛뉴스", "홍길동"),
     ("[누리=홍길동 기자] " + LEAD, None, "홍길동"),
+    ("[ 홍길동 기자 / hong@hanbit.example.kr ]", None, "홍길동"),
 ])
 def test_datelines(line, outlet, reporter):
     d = run_until(line, passes.read_features).lines[0].dateline

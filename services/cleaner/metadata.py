@@ -48,6 +48,7 @@ class Byline:
 
 
 _NAME = re.compile(r"[가-힣]{2,4}")
+_SENTENCE_INSIDE = re.compile(r"[다요죠][.!?][\"”’')\]]*\s")
 
 
 def parse_dateline(line: str, pats: Patterns) -> Dateline | None:
@@ -82,10 +83,13 @@ def parse_dateline(line: str, pats: Patterns) -> Dateline | None:
             not pats.looks_like_outlet(right_tokens[-1]):
         reporter = right_tokens.pop()
     outlet = pats.best_outlet(left_tokens + right_tokens)
-    if not eq and has_title:  # [전국매일신문 이신우기자] · [시사브리핑 김정배 기자]
+    if not eq and has_title:  # [전국매일신문 이신우기자] · [시사브리핑 김정배 기자] · [ 김영현 기자 / yh@… ]
         tokens = re.sub(pats.titles_alternation, " ", inside).split()
         if reporter is None and tokens and _names(tokens[-1], pats):
             reporter = tokens.pop()
+        elif reporter is None and (byline := parse_byline(inside, pats)) is not None:
+            reporter = byline.reporter
+            tokens = [t for t in tokens if t not in reporter.split("·")]
         outlet = pats.best_outlet(tokens) or (tokens[0] if len(tokens) == 1 and len(tokens[0]) >= 3
                                               and not tokens[0].endswith(_PLACE_ENDINGS) else None)
     return Dateline(end=m.end(), outlet=outlet, reporter=reporter)
@@ -113,6 +117,8 @@ def parse_byline(line: str, pats: Patterns) -> Byline | None:
         name = m["name"]
         if not _names(name, pats):
             continue
+        if _SENTENCE_INSIDE.search(line[:m.start() + 1]):
+            return None  # …라고 말했다. 인천=주관철 기자: a paragraph with a sign-off glued to it, not a byline
         email = pats.email.search(line)
         return Byline(name, email.group(0) if email else None)
     # 입력 2018년02월19일 23시16분 민일녀: a date line whose only other word is a name
@@ -142,10 +148,10 @@ def copyright_outlet(line: str, pats: Patterns) -> str | None:
     if found := pats.best_outlet(name.split()):
         return found
     # A name that does not look like an outlet counts only on a real copyright line, not on a photo credit (ⓒ 경남도청)
-    return name if len(name) <= 20 and len(name.split()) <= 3 and _COPYRIGHT_WORDS.search(line) else None
+    return name if len(name) <= 20 and len(name.split()) <= 3 and COPYRIGHT_WORDS.search(line) else None
 
 
-_COPYRIGHT_WORDS = re.compile(r"Copyright|저작권|무단|rights reserved", re.IGNORECASE)
+COPYRIGHT_WORDS = re.compile(r"Copyright|저작권|무단|rights reserved", re.IGNORECASE)
 
 
 def named_outlet(line: str, pats: Patterns) -> str | None:

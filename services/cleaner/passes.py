@@ -44,6 +44,7 @@ from services.cleaner.dates import (
     standalone_datetime,
 )
 from services.cleaner.metadata import (
+    COPYRIGHT_WORDS,
     Byline,
     copyright_outlet,
     masthead_outlet,
@@ -101,9 +102,9 @@ def mark_boilerplate(page: Page) -> None:
         if stamp := pats.lead_stamp.match(line.text):
             line.text_start = stamp.end()  # date 2025-10-15 담양군, …: a date stamped before the line
         rule = pats.drop_rule(line.article_text)
-        if rule is None:
-            continue
-        pieces = sentences(line.text) if rule.glued and not line.piece else []
+        pieces = sentences(line.text) if not line.piece and (rule is None or rule.glued) else []
+        if rule is None and not (len(pieces) > 1 and parse_byline(pieces[-1], pats)):
+            continue  # no rule, and no sign-off glued to the end (…말했다. 인천=주관철 기자 orca@…)
         if len(pieces) > 1 and any(is_prose(p) and not pats.drop_rule(p) for p in pieces):
             # …펼쳐오고 있다. ⓒ 누리경제. 무단전재 금지: the footer glued to the text goes, the text stays
             lines.pop()
@@ -111,7 +112,7 @@ def mark_boilerplate(page: Page) -> None:
                 piece = Line(line.number, text, joined=k > 0 or line.joined, piece=True)
                 piece.reason = pats.drop_reason(text) or ""
                 lines.append(piece)
-        else:
+        elif rule is not None:
             line.reason = rule.reason
     page.lines = lines
     page.body_end = len(lines)
@@ -192,7 +193,7 @@ def find_dates(page: Page) -> None:
     line, else a labelled date without a time, else a date on a masthead line (2019-09-24 동대문신문). The first
     of the best kind wins. Every line with a labelled date is a byline line (metadata, not text)."""
     R, pats, meta = page.pats.reasons, page.pats, page.meta
-    never = {R.footer, R.edit_stamp, R.tip_line, R.page_date, R.beyond_line_cap, R.overlong_line, R.blank}
+    never = {R.edit_stamp, R.tip_line, R.page_date, R.beyond_line_cap, R.overlong_line, R.blank}
     best: dict[int, datetime] = {}  # rank → first date of that kind
 
     def offer(rank: int, value: datetime | None) -> bool:
@@ -207,6 +208,10 @@ def find_dates(page: Page) -> None:
             continue
         text = line.article_text
         labelled = labelled_date_and_time(text, pats.published_labels)
+        if line.reason == R.footer:  # 기사입력: 2021/10/21 [15:43] 최종편집: ⓒ 남양주뉴스 — but not 등록일 : 2013.8.9
+            if labelled is not None and labelled[1]:
+                offer(1, labelled[0])
+            continue
         if labelled is not None:
             offer(1 if labelled[1] else 4, labelled[0])
             line.reason = line.reason or R.byline
@@ -531,10 +536,13 @@ def find_sources(page: Page) -> None:
                       for line in lines if line.reason == R.footer)
     if meta.reporter_email is None:
         meta.reporter_email = _reporter_email(page)
+    footers = [line.text for line in lines if line.reason == R.footer]
     outlets = (  # in order of trust
         (pats.outlet_of_domain(urlsplit(page.url).hostname or "") if page.url else None,),
         (d.outlet if (d := line.dateline) else None for line in article),
-        (copyright_outlet(line.text, pats) for line in lines if line.reason == R.footer),
+        (copyright_outlet(text, pats) for text in footers),
+        # 중도일보(www.joongdo.co.kr), 무단전재 및 수집, 재배포 금지
+        (named_outlet(text, pats) for text in footers if COPYRIGHT_WORDS.search(text)),
         (named_outlet(line.text, pats) for line in lines if line.reason == R.tip_line),
         (masthead_outlet(line.text, pats) for line in lines if line.reason not in (R.body, R.title)),
         (named_outlet(line.text, pats) for line in lines if line.byline is not None),
