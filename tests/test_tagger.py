@@ -226,3 +226,18 @@ def test_a_visit_told_as_planned_is_not_a_visit_yet():
 ])
 def test_people_titles_romanised_and_long_names(body, names):
     assert {p.name for p in _tag_text("방문", body).people} == names
+
+
+@pytest.mark.parametrize("body, place", [
+    ("봉화군 교류단은 베트남 뜨선시의 초청으로 뜨선시를 방문했다.", ("뜨선시", "VN")),
+    ("인천 중구는 중국 산동성 위해시 환취구 대표단을 맞았다.", ("환취구", "CN")),
+    ("진천군수는 필리핀의 마데오시를 방문했다.", ("마데오시", "PH")),
+])
+def test_unknown_places_after_a_country_or_inside_a_city(body, place):
+    # The gazetteer may know the place under another reading (환취구 = 환추이구): what the text wrote is a mention.
+    assert place in {(m, p.country) for p in _tag_text("교류", body).places for m in p.mentions}
+
+
+def test_an_organisation_after_a_country_is_not_a_place():
+    t = _tag_text("협력", "서울시는 중국의 양강생명과기성과 바이오 협력을 확대하기로 했다.")
+    assert "양강생명과기성" not in {p.name for p in t.places}

@@ -37,15 +37,24 @@ def inferred_foreign_places(text: str, mentions: list[Mention], res: Resources) 
     rules = res.rules
     taken = [(m.start, m.end) for m in mentions]
     out = []
-    for country in (m for m in mentions if m.entry.kind == "country"):
-        hit = rules.inferred_place.match(text, country.end)
+    # After a country (베트남 뜨선시, 필리핀의 마데오시), or after a foreign city or region for its district
+    # (위해시 환취구, 콘야시 에레일리구).
+    anchors = [m for m in mentions if m.entry.kind in ("country", "foreign_city", "foreign_region")]
+    for anchor in anchors:
+        after = anchor.end
+        if text.startswith("의" if anchor.entry.kind == "country" else ("시", "성", "주", "현"), after):
+            after += 1  # 필리핀의 마데오시; 울란바타르(시) 항올구
+        hit = rules.inferred_place.match(text, after)
         if hit is None or any(s < hit.end(1) and hit.start(1) < e for s, e in taken):
             continue
         name = hit.group(1).replace("市", "시").replace("州", "주").replace("省", "성").replace("縣", "현")
-        if name.endswith(rules.inferred_place_not) or name in res.gazetteer.stoplist:
-            continue
+        if anchor.entry.kind != "country" and not name.endswith(("구", "현", "군")):
+            continue  # after a city only its district: 울란바타르시 항올구, not 청두시 당서기
+        if (name.endswith(rules.inferred_place_not) or name.endswith(rules.org_suffixes)
+                or name in res.gazetteer.stoplist or rules.cue_pattern.search(name)):
+            continue  # 중국 대도시, 캄보디아 자매결연市, 중국의 양강생명과기성 (an organisation)
         kind = "foreign_city" if name.endswith(("시", "구", "군")) else "foreign_region"
-        entry = Entry(name=name, kind=kind, country=country.entry.country, name_en=None, lat=None, lon=None)
+        entry = Entry(name=name, kind=kind, country=anchor.entry.country, name_en=None, lat=None, lon=None)
         out.append(Mention(entry, hit.group(1), hit.start(1), hit.end(1)))
     return out
 

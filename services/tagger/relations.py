@@ -94,7 +94,8 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
     # A government named once and not in the title is where something happens (구미에서 열리는 박람회),
     # not a party; one that acts is named again.
     named_often = Counter(m.entry.name for m in acting)
-    govs = [m for m in acting if named_often[m.entry.name] >= 2 or m.start < title_end]
+    # ... unless it is the only Korean government the article names (봉화군 우호교류단은 …).
+    govs = [m for m in acting if named_often[m.entry.name] >= 2 or m.start < title_end or len(named_often) == 1]
     partners = partner_candidates(text, mentions)
     countries = [m for m in mentions if m.entry.kind == "country"]
     if not govs or not partners:
