@@ -358,3 +358,27 @@ def test_an_outlet_from_the_reporters_email_domain_or_the_pages_url():
 def test_reporter_and_email_from_the_sign_off():
     page = run_until(f"{LEAD}\n{SECOND}\n한빛=홍길동 기자\nhong@hanbit.example.kr")
     assert (page.meta.reporter, page.meta.reporter_email) == ("홍길동", "hong@hanbit.example.kr")
+
+
+def test_every_reason_code_lives_in_the_data_once_and_is_used():
+    """The code names codes only through R.<code>; each must be listed in patterns.json, and each listed code
+    must be given by some pass or rule (no dead vocabulary)."""
+    import json
+
+    data = json.loads((Path(passes.__file__).with_name("patterns.json")).read_text(encoding="utf-8"))
+    listed = [c["code"] for c in data["reasons"]["codes"]]
+    assert len(listed) == len(set(listed))
+    sources = "".join(p.read_text(encoding="utf-8") for p in Path(passes.__file__).parent.glob("*.py"))
+    used = set(re.findall(r"\bR\.([a-z_]+)\b", sources))
+    named_by_rules = {r["reason"] for r in data["drop_line"]} | {
+        x for r in data["end_markers"]["rules"] for x in (r["reason"], r["then"])}
+    assert used <= set(listed)
+    assert set(listed) - used - named_by_rules == set()
+    with pytest.raises(AttributeError, match="not listed"):
+        _ = R.no_such_reason
+
+
+@pytest.mark.parametrize("title", PATS.reporter_titles)
+def test_every_reporter_title_in_the_data_makes_a_byline_and_a_dateline(title):
+    assert passes.parse_byline(f"홍길동 {title}", PATS).reporter == "홍길동"
+    assert passes.parse_dateline(f"[한빛일보=홍길동 {title}] {LEAD}", PATS).reporter == "홍길동"

@@ -91,11 +91,8 @@ def parse_dateline(line: str, pats: Patterns) -> Dateline | None:
             reporter = byline.reporter
             tokens = [t for t in tokens if t not in reporter.split("·")]
         outlet = pats.best_outlet(tokens) or (tokens[0] if len(tokens) == 1 and len(tokens[0]) >= 3
-                                              and not tokens[0].endswith(_PLACE_ENDINGS) else None)
+                                              and not tokens[0].endswith(pats.place_endings) else None)
     return Dateline(end=m.end(), outlet=outlet, reporter=reporter)
-
-
-_PLACE_ENDINGS = ("시", "군", "구", "도", "읍", "면", "동")
 
 
 def _names(token: str, pats: Patterns) -> bool:
@@ -148,10 +145,7 @@ def copyright_outlet(line: str, pats: Patterns) -> str | None:
     if found := pats.best_outlet(name.split()):
         return found
     # A name that does not look like an outlet counts only on a real copyright line, not on a photo credit (ⓒ 경남도청)
-    return name if len(name) <= 20 and len(name.split()) <= 3 and COPYRIGHT_WORDS.search(line) else None
-
-
-COPYRIGHT_WORDS = re.compile(r"Copyright|저작권|무단|rights reserved", re.IGNORECASE)
+    return name if len(name) <= 20 and len(name.split()) <= 3 and pats.copyright_words.search(line) else None
 
 
 def named_outlet(line: str, pats: Patterns) -> str | None:

@@ -44,7 +44,6 @@ from services.cleaner.dates import (
     standalone_datetime,
 )
 from services.cleaner.metadata import (
-    COPYRIGHT_WORDS,
     Byline,
     copyright_outlet,
     masthead_outlet,
@@ -542,7 +541,7 @@ def find_sources(page: Page) -> None:
         (d.outlet if (d := line.dateline) else None for line in article),
         (copyright_outlet(text, pats) for text in footers),
         # 중도일보(www.joongdo.co.kr), 무단전재 및 수집, 재배포 금지
-        (named_outlet(text, pats) for text in footers if COPYRIGHT_WORDS.search(text)),
+        (named_outlet(text, pats) for text in footers if pats.copyright_words.search(text)),
         (named_outlet(line.text, pats) for line in lines if line.reason == R.tip_line),
         (masthead_outlet(line.text, pats) for line in lines if line.reason not in (R.body, R.title)),
         (named_outlet(line.text, pats) for line in lines if line.byline is not None),

@@ -55,6 +55,8 @@ class Patterns:
     known_outlets: frozenset[str]
     not_outlets: frozenset[str]
     copyright_mark: re.Pattern[str]
+    copyright_words: re.Pattern[str]
+    place_endings: tuple[str, ...]
     domains: dict[str, str]
     titles_alternation: str
 
@@ -160,6 +162,8 @@ def load_patterns(path: Path = PATTERNS_FILE) -> Patterns:
         known_outlets=frozenset(outlet["known"]),
         not_outlets=frozenset(outlet["not_outlets"]),
         copyright_mark=re.compile(outlet["copyright"], re.IGNORECASE),
+        copyright_words=re.compile(outlet["copyright_words"], re.IGNORECASE),
+        place_endings=tuple(outlet["place_endings"]),
         domains=dict(outlet["domains"]),
         titles_alternation=slots["titles"],
     )
