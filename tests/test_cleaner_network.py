@@ -13,6 +13,8 @@ import socket
 import threading
 
 import pytest
+from hypothesis import example, given, settings
+from hypothesis import strategies as st
 
 from schemas import RawArticle
 from services.cleaner import CleaningError, analyze
@@ -90,3 +92,11 @@ def test_urls_inside_a_page_are_not_fetched(listener):
     errors = [_clean(page), _clean(f"{url}/{page}")]  # the second starts with the URL, then the page
     assert hits == []
     assert errors == [None, None]
+
+
+@settings(max_examples=40, deadline=None)
+@example("</0")  # lxml: "Document is empty"
+@given(st.text(alphabet=st.sampled_from(list("<>/=\"' htpbodyarticle:.1270한빛시는협력했다\n&;#x")), min_size=1, max_size=300).filter(str.strip))
+def test_any_html_body_is_cleaned_or_refused_without_fetching(body):
+    """Whatever an HTML body holds, the cleaner returns an article or refuses it; nothing else escapes."""
+    assert _clean(body) is None

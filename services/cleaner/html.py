@@ -13,6 +13,7 @@ from copy import deepcopy
 from datetime import datetime
 
 import trafilatura
+from lxml import etree
 from lxml.html import HtmlElement, document_fromstring
 
 from services.cleaner.dates import parse_date, to_kst
@@ -29,7 +30,7 @@ def parse_tree(html: str) -> HtmlElement | None:
         return None
     try:
         return document_fromstring(text)
-    except (ValueError, TypeError, SyntaxError):  # lxml's ParserError is a ValueError; XMLSyntaxError a SyntaxError
+    except (ValueError, etree.LxmlError):  # "Document is empty" (</0), encoding declarations, broken markup
         return None
 
 
