@@ -241,3 +241,17 @@ def test_unknown_places_after_a_country_or_inside_a_city(body, place):
 def test_an_organisation_after_a_country_is_not_a_place():
     t = _tag_text("협력", "서울시는 중국의 양강생명과기성과 바이오 협력을 확대하기로 했다.")
     assert "양강생명과기성" not in {p.name for p in t.places}
+
+
+def test_an_official_named_by_surname_stands_for_their_government():
+    body = ("충북의 군수들이 잇따라 필리핀을 찾았다. 보은군은 최재형 군수가 24일 출국했다고 밝혔다. "
+            "최 군수는 자매도시인 필리핀 앙헬레스시를 방문해 계절근로자 협약을 논의한다. "
+            "정영철 영동군수는 자매도시인 필리핀 두마게티시를 방문한다.")
+    pairs = {(r.korean_party, r.partner[:3]) for r in _tag_text("충북 군수들 필리핀행", body).relations}
+    assert ("보은군", "앙헬레") in pairs and ("영동군", "두마게") in pairs
+
+
+def test_a_generic_friendly_exchange_is_not_a_friendship_city():
+    t = _tag_text("남해군, 둔황시 대표단 초청", "남해군은 자매도시인 중국 둔황시 대표단을 초청해 우호 교류 활동을 했다.")
+    assert next(r for r in t.relations if r.partner == "둔황시").kinds[:1] == ["sister_city"]
+    assert "friendship_city" not in next(r for r in t.relations if r.partner == "둔황시").kinds

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter, defaultdict
+from collections.abc import Sequence
 
 from schemas import RELATION_KINDS, Evidence, Relation
 from services.tagger.document import Document, Resources, Sentence
@@ -21,7 +22,27 @@ _ANNIVERSARY = re.compile(r"(\d{1,3})\s*주년")
 
 def annotate(doc: Document, res: Resources) -> None:
     doc.relations = find_relations(doc.text, doc.sentences, doc.mentions, doc.title_end, doc.published_year,
-                                   res.rules)
+                                   res.rules, stand_ins=person_stand_ins(doc, res))
+
+
+def person_stand_ins(doc: Document, res: Resources) -> list[Mention]:
+    """Where a Korean official stands for their government: '최 군수는 … 앙헬레스시를 방문해' is 보은군 acting
+    when 최재형 is 보은군's 군수 (from his title, or the government named before him in his sentence)."""
+    govs = [m for m in doc.mentions if m.entry.kind == "korean_local_gov"]
+    out = []
+    for person in doc.people:
+        entry = res.gazetteer.by_name.get(person.affiliation or "")
+        first = doc.text.find(person.name)
+        if entry is None or entry.kind != "korean_local_gov":
+            sentence = doc.sentence_at(first)
+            before = [m for m in govs if sentence and sentence.start <= m.start < first]
+            entry = before[-1].entry if before else None
+        title = res.rules.role_suffix.search(person.role or "")
+        if entry is None or title is None or len(person.name) != 3:
+            continue  # a Korean name (3 syllables) is shortened to its surname: 최 군수
+        for m in re.finditer(rf"{re.escape(person.name)}|{person.name[0]} {re.escape(title.group(1))}", doc.text):
+            out.append(Mention(entry, m.group(0), m.start(), m.end()))
+    return out
 
 
 TIES = ("sister_city", "friendship_city")
@@ -89,13 +110,15 @@ def _paired_in_text(text: str, gov: Mention, partner: Mention, connectors: re.Pa
 
 
 def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention], title_end: int,
-                   published_year: int | None, rules: Rules) -> list[Relation]:
+                   published_year: int | None, rules: Rules, stand_ins: Sequence[Mention] = ()) -> list[Relation]:
     acting = acting_govs(text, mentions)
     # A government named once and not in the title is where something happens (구미에서 열리는 박람회),
     # not a party; one that acts is named again.
     named_often = Counter(m.entry.name for m in acting)
     # ... unless it is the only Korean government the article names (봉화군 우호교류단은 …).
     govs = [m for m in acting if named_often[m.entry.name] >= 2 or m.start < title_end or len(named_often) == 1]
+    # Officials standing for their government act in its place, whatever their government's own count.
+    govs = sorted([*govs, *stand_ins], key=lambda m: m.start)
     partners = partner_candidates(text, mentions)
     countries = [m for m in mentions if m.entry.kind == "country"]
     if not govs or not partners:
