@@ -204,7 +204,20 @@ def test_a_date_stamped_before_the_headline_is_not_part_of_it():
     assert page.meta.title == "한빛시, 관광 교류" and page.meta.published_at.isoformat()[:10] == "2024-05-03"
 
 
-# 7. body_start
+# 7. summary_box
+
+def test_a_summary_box_goes_even_when_it_paraphrases_the_lead():
+    page = run_until(f"한빛시, 관광 교류\nAI 요약\n한빛시가 체코 도시와 손잡고 관광객을 서로 보낸다\n두 도시 청소년도 오간다\n\n"
+                     f"[한빛일보=홍길동 기자] {LEAD}\n{SECOND}\n{THIRD}", passes.mark_summary_box)
+    assert [line.reason for line in page.lines[2:4]] == ["summary_box", "summary_box"]
+
+
+def test_a_summary_label_never_takes_the_article_with_it():
+    page = run_until(f"한빛시, 관광 교류\n요약\n{LEAD}\n{SECOND}", passes.mark_summary_box)
+    assert [line.reason for line in page.lines[2:]] == ["", ""]
+
+
+# 8. body_start
 
 def test_the_body_starts_at_the_dateline_when_the_prose_above_it_is_a_summary():
     page = run_until(f"한빛시, 관광 교류\n{LEAD}\n양 도시 청소년 교류도\n[한빛일보=홍길동 기자] {LEAD}\n{SECOND}",

@@ -11,19 +11,21 @@
                    alone on a line. Edit stamps and footers never.
  6. title        — the HTML title's line, else the first headline-like line above the first prose line; a page
                    that opens with prose has no headline (the title stays empty, never a body sentence).
- 7. body_start   — the first dateline, when everything between the title and it is header material (short
+ 7. summary_box  — the sentences under a summary label (요약, AI 요약) above the article, when prose follows them.
+ 8. body_start   — the first dateline, when everything between the title and it is header material (short
                    lines, bylines, summaries the body repeats); else the first prose line.
- 8. header       — between title and body: bylines, the title printed again, subtitles; prose stays text.
- 9. appended     — another article below needs strong evidence: a second headline together with a dateline or
+ 9. header       — between title and body: bylines, the title printed again, subtitles; prose stays text.
+10. appended     — another article below needs strong evidence: a second headline together with a dateline or
                    byline, below original article text. From that headline on: appended_article.
-10. end_marker   — a comment box, related list, footer or translation ends the article only on evidence: a
+11. end_marker   — a comment box, related list, footer or translation ends the article only on evidence: a
                    sign-off (byline, e-mail) above it, or less prose below it than above.
-11. body         — each line of the article: bylines, repeats, link lists, fragments, non-text, article text.
-12. repeats      — a kept line whose every sentence is printed in a later or longer kept line goes (portal
+12. body         — each line of the article: bylines, repeats, link lists, fragments, non-text, article text.
+13. repeats      — a kept line whose every sentence is printed in a later or longer kept line goes (portal
                    summaries, AI summaries, leads printed twice); hashed, linear in lines.
-13. rescue       — nothing kept: prose that a positional pass dropped comes back. No single line can erase an
+14. rescue       — nothing kept: prose that a positional pass dropped comes back. No single line can erase an
                    article; a page that still keeps nothing is refused by ``core`` naming the lines considered.
-14. sources      — outlet (dateline, copyright line, tip-line box, masthead line), reporter and e-mail.
+15. sources      — outlet (the page's URL, dateline, copyright line, tip-line box, masthead line, e-mail domain),
+                   reporter and e-mail.
 
 Each pass is a small function ``(page) -> None`` with its own tests (tests/test_cleaner_passes.py); ``PASSES``
 below is the same list, and ``run`` applies it.
@@ -279,7 +281,35 @@ def find_title(page: Page) -> None:
         page.set(i, R.before_title)
 
 
-# 7. body_start -------------------------------------------------------------------------------------------
+# 7. summary_box ----------------------------------------------------------------------------------------
+
+SUMMARY_BOX_LINES = 6  # a summary box holds at most this many lines
+
+
+def mark_summary_box(page: Page) -> None:
+    """요약 / AI 요약 and the lines under it, down to a blank line, a dateline or the next label: the portal's
+    summary, which may paraphrase the lead rather than repeat it. Only when at least two prose lines follow
+    the box, so that a summary never takes the article with it."""
+    R, lines = page.pats.reasons, page.lines
+    prose_after = [0] * (len(lines) + 1)
+    for i in range(len(lines) - 1, -1, -1):
+        prose_after[i] = prose_after[i + 1] + (1 if not lines[i].reason and lines[i].prose else 0)
+    for i, line in enumerate(lines):
+        if line.reason != R.summary_label:
+            continue
+        box = []
+        for k in range(i + 1, min(len(lines), i + 1 + SUMMARY_BOX_LINES)):
+            below = lines[k]
+            if not below.text or below.dateline is not None or below.reason == R.summary_label:
+                break
+            if not below.reason and (below.prose or is_sentence(below.text)):
+                box.append(k)  # sentences; summary headlines stay subtitles
+        if box and prose_after[box[-1] + 1] >= 2:
+            for k in box:
+                lines[k].reason = R.summary_box
+
+
+# 8. body_start -------------------------------------------------------------------------------------------
 
 def find_body_start(page: Page) -> None:
     lines = page.lines
@@ -300,7 +330,7 @@ def _only_summaries(page: Page, start: int, end: int) -> bool:
     return all(page.lines[i].repeated for i in page.undecided(start, end) if page.lines[i].prose)
 
 
-# 8. header -----------------------------------------------------------------------------------------------
+# 9. header -----------------------------------------------------------------------------------------------
 
 def _strip_glued_title(page: Page, line: Line) -> None:
     """칠레 대통령 방문단 일행 마포구 방문 칠레의 수도 …: the headline glued before a paragraph (a teaser) is not
@@ -357,7 +387,7 @@ def _bare_name_byline(page: Page, i: int) -> bool:
     return any(n.reason == page.pats.reasons.byline for n in near)
 
 
-# 9. appended ---------------------------------------------------------------------------------------------
+# 10. appended ---------------------------------------------------------------------------------------------
 
 def find_appended_article(page: Page) -> None:
     """A second article needs a second headline together with a dateline or byline, below original article
@@ -414,7 +444,7 @@ def _prose_follows(page: Page, i: int) -> bool:
     return any(page.lines[k].prose for k in page.undecided(i + 1, min(len(page.lines), i + 6)))
 
 
-# 10. end_marker ------------------------------------------------------------------------------------------
+# 11. end_marker ------------------------------------------------------------------------------------------
 
 def find_end_marker(page: Page) -> None:
     R, lines = page.pats.reasons, page.lines
@@ -451,7 +481,7 @@ def _own(line: Line) -> int:
     return len(line.text) if line.prose else 0
 
 
-# 11. body ------------------------------------------------------------------------------------------------
+# 12. body ------------------------------------------------------------------------------------------------
 
 def mark_body(page: Page) -> None:
     R, lines = page.pats.reasons, page.lines
@@ -489,7 +519,7 @@ def mark_body(page: Page) -> None:
             if i < page.body_start else R.appended_article
 
 
-# 12. repeats ---------------------------------------------------------------------------------------------
+# 13. repeats ---------------------------------------------------------------------------------------------
 
 def drop_repeats(page: Page) -> None:
     R, lines = page.pats.reasons, page.lines
@@ -505,7 +535,7 @@ def drop_repeats(page: Page) -> None:
             alive.discard(i)
 
 
-# 13. rescue ----------------------------------------------------------------------------------------------
+# 14. rescue ----------------------------------------------------------------------------------------------
 
 def rescue(page: Page) -> None:
     R = page.pats.reasons
@@ -522,7 +552,7 @@ def rescue(page: Page) -> None:
         page.notes.append("nothing was kept: prose dropped for its position was brought back")
 
 
-# 14. sources ---------------------------------------------------------------------------------------------
+# 15. sources ---------------------------------------------------------------------------------------------
 
 def find_sources(page: Page) -> None:
     R, lines, meta, pats = page.pats.reasons, page.lines, page.meta, page.pats
@@ -611,14 +641,15 @@ PASSES: tuple[Callable[[Page], None], ...] = (
     mark_repeats_seen,      # 4
     find_dates,             # 5
     find_title,             # 6
-    find_body_start,        # 7
-    mark_header,            # 8
-    find_appended_article,  # 9
-    find_end_marker,        # 10
-    mark_body,              # 11
-    drop_repeats,           # 12
-    rescue,                 # 13
-    find_sources,           # 14
+    mark_summary_box,       # 7
+    find_body_start,        # 8
+    mark_header,            # 9
+    find_appended_article,  # 10
+    find_end_marker,        # 11
+    mark_body,              # 12
+    drop_repeats,           # 13
+    rescue,                 # 14
+    find_sources,           # 15
 )
 
 
