@@ -255,3 +255,12 @@ def test_a_generic_friendly_exchange_is_not_a_friendship_city():
     t = _tag_text("남해군, 둔황시 대표단 초청", "남해군은 자매도시인 중국 둔황시 대표단을 초청해 우호 교류 활동을 했다.")
     assert next(r for r in t.relations if r.partner == "둔황시").kinds[:1] == ["sister_city"]
     assert "friendship_city" not in next(r for r in t.relations if r.partner == "둔황시").kinds
+
+
+@pytest.mark.parametrize("body, people", [
+    ("▲구청 안중회 기획재정국장 ▲김칠태 홍보담당관 ▲한미숙 도시전략과장", {"안중회", "김칠태", "한미숙"}),
+    ("이상일 경기 용인특례시장이 아랍에미리트를 찾았다.", {"이상일"}),
+    ("양옌췬 당 서기를 포함한 대표단", {"양옌췬"}),
+])
+def test_people_in_lists_special_cities_and_party_titles(body, people):
+    assert {p.name for p in _tag_text("방문", body).people} == people

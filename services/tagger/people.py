@@ -14,6 +14,7 @@ _WORD = re.compile(r"\S+")
 _HANGUL_NAME = re.compile(r"^[가-힣]{2,4}$")
 _QUOTE_OPEN = "‘“'\""
 _QUOTE_CLOSE = "’”'\""
+_BULLETS = "▲△▶▷●○■□◆◇•·-"
 
 
 def annotate(doc: Document, res: Resources) -> None:
@@ -46,6 +47,8 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
         if split is None:
             continue
         prefix, role = split
+        for filler in rules.prefix_fillers:
+            prefix = prefix.removesuffix(filler)  # 용인특례시장: the mayor of 용인
         if prefix and role in rules.ambiguous_roles and not _place_prefix(prefix, res):
             continue  # 중국시장 → not a place + role: the Chinese market; 경제부시장, 무역국 부국장 are titles
         # Between the name and its title may stand where the person belongs: 루오린 양강신구 당서기,
@@ -187,7 +190,8 @@ def _name_before(words: list[tuple[str, int]], j: int, res: Resources) -> str | 
     rules = res.rules
     if j < 0:
         return None
-    word = words[j][0]
+    listed = words[j][0][:1] in _BULLETS  # ▲김칠태 홍보담당관: a list of officials, one name a bullet
+    word = words[j][0].lstrip(_BULLETS)
     if word.endswith(tuple(_QUOTE_CLOSE)) or word.endswith(("’,", "”,")):
         # A quoted name, possibly with a space or comma inside: ‘커, 원저’
         parts = [word]
@@ -203,7 +207,7 @@ def _name_before(words: list[tuple[str, int]], j: int, res: Resources) -> str | 
     if word.endswith(rules.institution_suffixes) or word.endswith(rules.org_suffixes):
         return None  # 구의회 의장, 휴먼재단 이사장: an institution, not a name
     if _HANGUL_NAME.match(word) and word not in rules.not_names and _role_split(word, rules) is None \
-            and not _place_reference(word, res) and looks_like_name(word, res):
+            and not _place_reference(word, res) and (looks_like_name(word, res) or (listed and len(word) == 3)):
         return word
     return None
 

@@ -29,6 +29,7 @@ class Rules:
     inferred_place_not: tuple[str, ...]
     ambiguous_roles: frozenset[str]
     prefix_place_suffixes: tuple[str, ...]
+    prefix_fillers: tuple[str, ...]
     tie_age: re.Pattern[str]
     signing_verbs: tuple[str, ...]
     pair_connectors: re.Pattern[str]
@@ -72,6 +73,7 @@ def load_rules() -> Rules:
         inferred_place_not=tuple(data["inferred_place_not"]),
         ambiguous_roles=frozenset(data["ambiguous_roles"]),
         prefix_place_suffixes=tuple(data["prefix_place_suffixes"]),
+        prefix_fillers=tuple(data["prefix_fillers"]),
         tie_age=re.compile(data["tie_age"]),
         signing_verbs=tuple(data["signing_verbs"]),
         pair_connectors=re.compile(data["pair_connectors"]),
