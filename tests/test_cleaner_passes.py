@@ -178,7 +178,8 @@ def test_dates_from_labels_a_byline_or_a_date_alone_but_never_an_edit_stamp():
 # 6. title
 
 @pytest.mark.parametrize("top", ["주메뉴 바로가기 본문 바로가기", "최종편집 2024-05-03 14:22 (금)", "사진 확대",
-                                 "관광 교류 협약식 모습. 사진/한빛시", "date 2024-05-03 메뉴"])
+                                 "관광 교류 협약식 모습. 사진/한빛시", "date 2024-05-03 메뉴",
+                                 "한빛人 머니 산업 IT·과학 정치&정책 생활경제 사회 오피니언 라이프 플러스"])
 def test_labels_and_stamps_are_never_the_title(top):
     page = run_until(f"{top}\n한빛시, 체코 올로모우츠와 관광 교류\n{LEAD}", passes.find_title)
     assert page.meta.title == "한빛시, 체코 올로모우츠와 관광 교류"

@@ -247,7 +247,8 @@ def headline_like(line: Line, pats: Patterns) -> bool:
         return False
     if line.dateline is not None or line.byline is not None or _LIST_ITEM.match(text) or text.endswith((":", "：")):
         return False
-    if parse_date(text) is not None or masthead_outlet(text, pats) or pats.looks_like_outlet(text.split()[0]):
+    if parse_date(text) is not None or masthead_outlet(text, pats) or pats.looks_like_outlet(text.split()[0]) \
+            or pats.menu_row(text):
         return False
     bare = text.rstrip(_CLOSERS).rstrip("…").rstrip(_CLOSERS)
     if text.endswith(tuple(_CLOSERS)) and not text.rstrip(_CLOSERS).endswith(("다", "다.")):

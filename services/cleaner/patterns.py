@@ -16,6 +16,8 @@ from typing import Any
 
 from services.cleaner.reasons import PATTERNS_FILE, ReasonCodes
 
+_PUNCTUATION = re.compile(r"[,'\"‘’“”…:]")
+
 
 @dataclass(frozen=True)
 class Rule:
@@ -59,6 +61,14 @@ class Patterns:
     place_endings: tuple[str, ...]
     domains: dict[str, str]
     titles_alternation: str
+    menu_row_min_tokens: int
+    word_endings: tuple[str, ...]
+
+    def menu_row(self, line: str) -> bool:
+        """메트로人 머니 산업 IT·과학 정치&정책 …: many words, no punctuation, no particle or verb ending."""
+        words = line.split()
+        return len(words) >= self.menu_row_min_tokens and not _PUNCTUATION.search(line) and \
+            not any(w.endswith(self.word_endings) for w in words)
 
     def drop_reason(self, line: str) -> str | None:
         rule = self.drop_rule(line)
@@ -166,4 +176,6 @@ def load_patterns(path: Path = PATTERNS_FILE) -> Patterns:
         place_endings=tuple(outlet["place_endings"]),
         domains=dict(outlet["domains"]),
         titles_alternation=slots["titles"],
+        menu_row_min_tokens=int(data["headline"]["menu_row_min_tokens"]),
+        word_endings=tuple(data["headline"]["word_endings"]),
     )
