@@ -264,3 +264,17 @@ def test_a_generic_friendly_exchange_is_not_a_friendship_city():
 ])
 def test_people_in_lists_special_cities_and_party_titles(body, people):
     assert {p.name for p in _tag_text("방문", body).people} == people
+
+
+def test_pairs_written_out_are_not_joined_across_a_comma():
+    body = ("체결식에서는 중국 산서성 운성시와 한국 경기도 의왕시, 흑룡강성 대경시와 한국 충청북도 충주시가 "
+            "정식 자매결연 협약을 맺었다. 의왕시와 충주시 대표단이 참석했다.")
+    pairs = {(r.korean_party, r.partner[:2]) for r in _tag_text("국제우호도시대회", body).relations
+             if "sister_city" in r.kinds}
+    assert ("의왕시", "운성") in pairs or ("의왕시", "윈청") in pairs
+    assert not any(k == "의왕시" and p in ("대경", "다칭") for k, p in pairs)
+
+
+def test_a_government_named_once_as_a_venue_is_not_a_party():
+    body = "경상북도는 캘리포니아주와 자매결연을 맺었다. 경북도는 내년 구미에서 열리는 박람회에 캘리포니아주 기업을 초청한다."
+    assert {r.korean_party for r in _tag_text("경북도, 캘리포니아주와 자매결연", body).relations} == {"경상북도"}

@@ -116,7 +116,18 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
     # not a party; one that acts is named again.
     named_often = Counter(m.entry.name for m in acting)
     # ... unless it is the only Korean government the article names (봉화군 우호교류단은 …).
-    govs = [m for m in acting if named_often[m.entry.name] >= 2 or m.start < title_end or len(named_often) == 1]
+    partner_sentences = {id(s) for s in sentences for m in mentions
+                         if m.entry.kind in FOREIGN_PARTNER_KINDS and s.start <= m.start < s.end}
+
+    def acts(m: Mention) -> bool:
+        if named_often[m.entry.name] >= 2 or m.start < title_end or len(named_often) == 1:
+            return True
+        # Named once beside a partner, and not as the place where something happens (구미에서 열리는).
+        sentence = next((s for s in sentences if s.start <= m.start < s.end), None)
+        return (sentence is not None and id(sentence) in partner_sentences
+                and not text.startswith(rules.locative_particles, m.end))
+
+    govs = [m for m in acting if acts(m)]
     # Officials standing for their government act in its place, whatever their government's own count.
     govs = sorted([*govs, *stand_ins], key=lambda m: m.start)
     partners = partner_candidates(text, mentions)
@@ -165,7 +176,10 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
             if countries_here:
                 # 일본과 중국, 베트남을 잇따라 방문해: a visit or event goes to the partners in the countries this
                 # sentence names; a tie (자매·우호도시) cannot be told apart between them, so it goes to none.
-                in_countries = [n for n, e in entries.items() if e.country in countries_here]
+                # Only a country with one partner in the article says which partner it is.
+                per_country = Counter(e.country for e in entries.values())
+                in_countries = [n for n, e in entries.items() if e.country in countries_here
+                                and per_country[e.country] == 1]
                 targets = [] if kind in TIES and len(in_countries) > 1 else in_countries or [main_partner]
                 gov_names = [g.entry.name for g in g_here] or main_govs
             else:

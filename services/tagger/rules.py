@@ -31,6 +31,7 @@ class Rules:
     prefix_place_suffixes: tuple[str, ...]
     prefix_fillers: tuple[str, ...]
     tie_age: re.Pattern[str]
+    locative_particles: tuple[str, ...]
     signing_verbs: tuple[str, ...]
     pair_connectors: re.Pattern[str]
     last_year_words: tuple[str, ...]
@@ -75,6 +76,7 @@ def load_rules() -> Rules:
         prefix_place_suffixes=tuple(data["prefix_place_suffixes"]),
         prefix_fillers=tuple(data["prefix_fillers"]),
         tie_age=re.compile(data["tie_age"]),
+        locative_particles=tuple(data["locative_particles"]),
         signing_verbs=tuple(data["signing_verbs"]),
         pair_connectors=re.compile(data["pair_connectors"]),
         last_year_words=tuple(data["last_year_words"]),
