@@ -30,9 +30,23 @@ class Resources:
     gazetteer: Gazetteer
     rules: Rules
     taxonomy: Taxonomy
+    # One word's best analysis, by word: names and titles recur across a stream's articles (the same mayors).
+    _words: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     def tokenize(self, text: str) -> list[Token]:
         return [Token(t.form, t.tag, t.start, t.start + t.len) for t in self.kiwi.tokenize(text)]
+
+    def analyze_word(self, word: str) -> tuple[list[Any], float]:
+        """Kiwi's best reading of one word: its tokens and score."""
+        found = self._words.get(word)
+        if found is None:
+            if len(self._words) >= _WORD_CACHE_SIZE:
+                self._words.clear()
+            found = self._words[word] = tuple(self.kiwi.analyze(word, top_n=1)[0][:2])
+        return found  # type: ignore[no-any-return]
+
+
+_WORD_CACHE_SIZE = 50_000
 
 
 @cache

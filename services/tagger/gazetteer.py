@@ -19,6 +19,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import ahocorasick
+
 from services.analysis import Token
 from services.tagger.rules import load_rules
 
@@ -94,11 +96,11 @@ class Gazetteer:
                 self._add(e, [row["name"], *_split(row["aliases"])])
         for entries in self.by_surface.values():
             entries.sort(key=lambda e: (KIND_PRIORITY[e.kind], -e.population))
-        # For each first character, the lengths of the surfaces starting with it, longest first.
-        lengths: dict[str, set[int]] = {}
+        # Every surface in one Aho-Corasick automaton: one pass over an article finds them all (in C).
+        self.automaton = ahocorasick.Automaton()
         for surface in self.by_surface:
-            lengths.setdefault(surface[0], set()).add(len(surface))
-        self.lengths_by_first = {c: sorted(ls, reverse=True) for c, ls in lengths.items()}
+            self.automaton.add_word(surface, len(surface))
+        self.automaton.make_automaton()
         self.countries = {e.country: e for es in self.by_surface.values() for e in es if e.kind == "country"}
 
     def _add(self, entry: Entry, surfaces: list[str]) -> None:
@@ -118,24 +120,23 @@ class Gazetteer:
         rules = load_rules()
         candidates: list[Mention] = []
         n = len(text)
-        # A name can start only where a morpheme starts or after non-Hangul text (中충칭, "청두").
-        positions = sorted(starts | {0} | {m.end() for m in _NON_HANGUL.finditer(text)})
+        # A name can start only where a morpheme starts or after non-Hangul text (中충칭, "청두"), and end only at a
+        # morpheme end, before non-Hangul text, or before a suffix or particle (청두시장 → 청두 + 시장).
+        non_hangul = {m.start() for m in _NON_HANGUL.finditer(text)}
+        may_start = starts | {0} | {i + 1 for i in non_hangul}
+        may_end = ends | {n} | non_hangul | {m.start() for m in self._followers(rules.place_followers).finditer(text)}
+        # At each start the longest name that ends well; a name inside one already taken is not another.
+        longest: dict[int, int] = {}
+        for last, length in self.automaton.iter(text):
+            start, end = last + 1 - length, last + 1
+            if start in may_start and end in may_end and length > longest.get(start, 0):
+                longest[start] = length
         taken_until = 0
-        for i in positions:
-            if i < taken_until or i >= n:
-                continue
-            found = None
-            for length in self.lengths_by_first.get(text[i], ()):
-                if i + length > n:
-                    continue
-                surface = text[i:i + length]
-                entries = self.by_surface.get(surface)
-                if entries and self._ends_well(text, i + length, ends, rules.place_followers):
-                    found = Mention(entries[0], surface, i, i + length)
-                    break
-            if found:
-                candidates.append(found)
-                taken_until = found.end
+        for start in sorted(longest):
+            if start >= taken_until:
+                end = start + longest[start]
+                candidates.append(Mention(self.by_surface[text[start:end]][0], text[start:end], start, end))
+                taken_until = end
         # A name several places share (본시: Bonn or Vaughan; 시드니) is the one in a country the article names.
         named_countries = {m.entry.country for m in candidates if m.entry.kind == "country"}
         candidates = [self._in_named_country(m, named_countries) for m in candidates]
@@ -151,10 +152,9 @@ class Gazetteer:
         return m
 
     @staticmethod
-    def _ends_well(text: str, end: int, ends: set[int], followers: tuple[str, ...]) -> bool:
-        if end >= len(text) or not _HANGUL.match(text[end]) or end in ends:
-            return True
-        return text.startswith(followers, end)
+    @cache
+    def _followers(followers: tuple[str, ...]) -> re.Pattern[str]:
+        return re.compile("(?=" + "|".join(map(re.escape, followers)) + ")")  # every position, overlaps too
 
     @staticmethod
     def _confident(m: Mention, text: str, proper: set[tuple[int, int]], full_names: set[str],
@@ -185,8 +185,7 @@ def resolve_district(text: str, mentions: Sequence[Mention], districts: Mapping[
     tagger merges the result into its mentions."""
     if not districts:
         return []
-    names = sorted(districts, key=len, reverse=True)
-    pattern = re.compile(r"(?<![가-힣])(?:" + "|".join(map(re.escape, names)) + ")")
+    pattern = _district_pattern(frozenset(districts))
     korean = sorted((m for m in mentions if m.entry.kind == "korean_local_gov"), key=lambda m: m.start)
     covered = [(m.start, m.end) for m in mentions]
     out: list[Mention] = []
@@ -203,6 +202,11 @@ def resolve_district(text: str, mentions: Sequence[Mention], districts: Mapping[
         if entry is not None:
             out.append(Mention(entry, hit.group(), start, end))
     return out
+
+
+@cache
+def _district_pattern(names: frozenset[str]) -> re.Pattern[str]:
+    return re.compile(r"(?<![가-힣])(?:" + "|".join(map(re.escape, sorted(names, key=len, reverse=True))) + ")")
 
 
 def _by_nearest_city(text: str, start: int, end: int, korean: Sequence[Mention], candidates: Sequence[Entry],

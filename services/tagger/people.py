@@ -178,7 +178,7 @@ def _bare_word(word: str, res: Resources) -> bool:
     if not re.fullmatch(r"[가-힣]{2,6}", word) or word in res.rules.not_names \
             or word.endswith(res.rules.institution_suffixes) or word.endswith(res.rules.org_suffixes):
         return False
-    tokens = res.kiwi.analyze(word, top_n=1)[0][0]
+    tokens = res.analyze_word(word)[0]
     return not any(t.tag.startswith(("J", "E", "V", "X")) for t in tokens)
 
 
@@ -226,7 +226,7 @@ def looks_like_name(word: str, res: Resources) -> bool:
     """A Korean personal name Kiwi knows (NNP), a 3-syllable word with a Korean surname, or a word
     Kiwi has never seen (transliterated foreign names: 후헝화, 뤄챵)."""
     rules = res.rules
-    tokens, score = res.kiwi.analyze(word, top_n=1)[0][:2]
+    tokens, score = res.analyze_word(word)
     if len(tokens) == 1 and tokens[0].tag == "NNP":
         return True
     if any(getattr(t, "oov", False) for t in tokens) and tokens[0].tag.startswith("NN"):
