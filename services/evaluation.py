@@ -87,6 +87,11 @@ def devset_gold() -> tuple[dict[str, Any], Path]:
     parts = sorted((DEVSET / "parts").glob("*.gold.json"))
     cache = DEVSET / "cache"
     gold = load_gold(parts)
+    # A scraper hands the page's address with its text, as the recipe keeps it.
+    for recipe in sorted((DEVSET / "parts").glob("*.recipe.json")):
+        for row in json.loads(recipe.read_text(encoding="utf-8")):
+            if row["id"] in gold:
+                gold[row["id"]].setdefault("url", row["url"])
     missing = [k for k, g in gold.items() if not (cache / g["file"]).exists()]
     if not parts or missing:
         raise ValueError(f"the dev-set cache lacks {len(missing)} of {len(gold)} pages ({', '.join(missing[:5])} ...): "
@@ -110,7 +115,7 @@ def evaluate(gold_file: Path | dict[str, Any], raw_dir: Path) -> dict[str, Any]:
     details: dict[str, list[str]] = {}
     for key, g in gold.items():
         path = raw_dir / g["file"]
-        raw = RawArticle(id=key, body=path.read_text(encoding="utf-8"),
+        raw = RawArticle(id=key, url=g.get("url"), body=path.read_text(encoding="utf-8"),
                          content_type=g.get("content_type", "text/plain"))
         try:
             article = clean(raw)
