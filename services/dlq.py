@@ -37,14 +37,22 @@ def read_dead_letters(cfg: Settings, idle_ms: int = 1500) -> Iterator[DeadLetter
         consumer.close()
 
 
+class ReplayFailed(RuntimeError):
+    """Some letters could not be sent again; the message names them and why."""
+
+
 def replay(cfg: Settings, letters: list[DeadLetter], stage: str | None = None) -> int:
-    """Send each letter's original payload back to the topic it failed on. Idempotent downstream:
-    ids are deterministic, so a replayed article that now succeeds is written once."""
-    from services.deadletter import original_payload
+    """Send each letter's original payload back to the topic it failed on, marked with a replay header, and wait
+    until the broker has every one. Idempotent downstream: ids are deterministic, so a replayed article that now
+    succeeds is written once, and one that fails again is the same letter (counted), not a new one.
+    Returns how many were sent; raises ReplayFailed naming any the broker refused."""
+    from kafka.errors import KafkaError
+
+    from services.deadletter import REPLAY_HEADER, original_payload
     from services.feed import producer
 
     prod = producer(cfg)
-    sent = 0
+    sent: list[tuple[DeadLetter, object]] = []
     skipped: list[str] = []
     try:
         for letter in letters:
@@ -54,9 +62,15 @@ def replay(cfg: Settings, letters: list[DeadLetter], stage: str | None = None) -
                 skipped.append(letter.id)  # only part of the message was kept: it cannot be sent again
                 continue
             key = (letter.article_id or letter.id).encode()
-            prod.send(letter.source_topic, key=key, value=original_payload(letter))
-            sent += 1
+            sent.append((letter, prod.send(letter.source_topic, key=key, value=original_payload(letter),
+                                           headers=[(REPLAY_HEADER, letter.id.encode())])))
         prod.flush()
+        failed = []
+        for letter, future in sent:
+            try:
+                future.get(timeout=30)  # type: ignore[attr-defined]
+            except KafkaError as exc:
+                failed.append(f"{letter.id} ({type(exc).__name__}: {exc})")
     finally:
         prod.close()
     if skipped:
@@ -64,4 +78,7 @@ def replay(cfg: Settings, letters: list[DeadLetter], stage: str | None = None) -
 
         logging.getLogger("citydesk.dlq").warning(
             "not replayed (payload truncated, too large to keep whole): %s", ", ".join(skipped))
-    return sent
+    if failed:
+        raise ReplayFailed(f"{len(failed)} of {len(sent)} letters were not sent again: {'; '.join(failed)}; "
+                           "check the broker (citydesk status) and replay again: the others are not doubled")
+    return len(sent)

@@ -72,6 +72,8 @@ def read_articles(paths: Iterable[str]) -> Iterator[RawArticle | FeedError]:
                 yield from _records(json.loads(text), str(path))
             except json.JSONDecodeError as exc:
                 yield FeedError(str(path), f"not JSON: {exc.msg} at line {exc.lineno}")
+            except RecursionError:
+                yield FeedError(str(path), "JSON nested too deeply to read; an article is a flat object")
         else:
             try:
                 yield RawArticle(body=text, content_type=content_type_for(path))  # type: ignore[arg-type]
@@ -87,6 +89,8 @@ def _read_jsonl(text: str, source: str) -> Iterator[RawArticle | FeedError]:
             yield from _records(json.loads(line), f"{source}:{n}")
         except json.JSONDecodeError as exc:
             yield FeedError(f"{source}:{n}", f"not JSON: {exc.msg}")
+        except RecursionError:
+            yield FeedError(f"{source}:{n}", "JSON nested too deeply to read; an article is a flat object")
 
 
 def _read_stream(text: str, source: str) -> Iterator[RawArticle | FeedError]:
