@@ -72,3 +72,21 @@ def test_an_offices_register_gives_each_tie_its_status(seed_articles):
     assert statuses <= {"registered_active", "registered_dormant"}
     far = {t.id: t for t in build(seed_articles, register, now=datetime(2035, 1, 1, tzinfo=latest.tzinfo))}
     assert far["대구광역시|타이베이시"].status == "registered_dormant"
+
+
+def test_an_offices_register_is_resolved_through_the_gazetteer_and_bad_rows_are_named():
+    from pathlib import Path
+
+    from services.tagger.gazetteer import gazetteer
+    from services.ties.office import read_register
+
+    sample = Path(__file__).parents[1] / "services" / "ties" / "sample_register.csv"
+    entries, unresolved = read_register(sample.read_text(encoding="utf-8"), gazetteer())
+    pairs = {(e.korean_party, e.partner) for e in entries}
+    assert {("대구광역시", "청두시"), ("서울특별시", "충칭시"), ("부산광역시", "후쿠오카시")} <= pairs
+    assert next(e for e in entries if e.partner == "애틀랜타").country == "US"  # '미국' as the country
+    assert [u.line for u in unresolved] == [12] and "청뚜시" in unresolved[0].reason
+    korean, _ = read_register("지자체,상대도시,국가,유형,연도\n대전광역시,빈증성,베트남,자매,2005\n", gazetteer())
+    assert korean[0].kind == "sister_city" and korean[0].year == 2005
+    with pytest.raises(ValueError, match="no column for"):
+        read_register("city,partner\n대구,청두\n", gazetteer())
