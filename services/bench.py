@@ -23,8 +23,8 @@ from schemas import CleanArticle, RawArticle
 ROOT = Path(__file__).resolve().parent.parent
 # The shared seeds (real pages, 5–9 KB raw) when the checkout has them beside it; our own examples and
 # fixtures (shorter) always.
-SOURCE_DIRS = (ROOT.parent / "shared" / "seeds", ROOT / "examples", ROOT / "tests" / "fixtures" / "raw",
-               ROOT / "tests" / "fixtures" / "heldout" / "raw")
+SOURCE_DIRS = (ROOT.parent / "shared" / "seeds", ROOT / "services" / "assets" / "examples",
+               ROOT / "tests" / "fixtures" / "raw", ROOT / "tests" / "fixtures" / "heldout" / "raw")
 
 
 def synthetic_articles(n: int) -> list[RawArticle]:

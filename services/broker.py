@@ -1,8 +1,13 @@
-"""The embedded Kafka-protocol broker (tansu, memory storage) and topic creation.
+"""The brokers `citydesk run` can start (CITYDESK_BROKER), and topic creation.
 
-Tansu keeps data in memory only: nothing survives a broker restart. `citydesk run` starts and stops it
-with the workers as one unit. Topics are always created explicitly with their partition count, because
-the broker's auto-created topics get 4 partitions whatever the workers expect.
+- tansu (default): the embedded Kafka-protocol broker shipped in a wheel, memory storage only: nothing survives a
+  broker restart. No Java needed.
+- kafka: a local single-node Apache Kafka (services/engines.py) with its log on disk in <data_dir>/kafka: messages
+  and committed offsets survive a restart of `citydesk run`. Needs Java 17+ and mvn (or an already fetched copy).
+- external: a broker already running at CITYDESK_BOOTSTRAP_SERVERS; nothing is started.
+
+`citydesk run` starts and stops the local ones with the workers as one unit. Topics are always created explicitly
+with their partition count, because a broker's auto-created topics get its default whatever the workers expect.
 """
 
 from __future__ import annotations
@@ -12,9 +17,13 @@ import socket
 import subprocess
 import time
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from schemas import topics
 from services.settings import Settings
+
+if TYPE_CHECKING:
+    from services.engines import KafkaServer
 
 log = logging.getLogger("citydesk.broker")
 
@@ -62,6 +71,20 @@ def start_embedded(cfg: Settings, log_file: Path) -> subprocess.Popen[bytes]:
         time.sleep(0.05)
     log.info("embedded broker (tansu, memory only) listening on %s:%s", host, port)
     return proc
+
+
+def start_kafka(cfg: Settings) -> KafkaServer:
+    """A local Apache Kafka on the port of CITYDESK_BOOTSTRAP_SERVERS, its log in <data_dir>/kafka/log."""
+    from services.engines import KafkaServer
+
+    host, port = host_port(cfg.bootstrap_servers)
+    if is_listening(cfg.bootstrap_servers):
+        raise RuntimeError(f"something already listens on {host}:{port}; stop it (a previous `citydesk run "
+                           "--keep`?) or set CITYDESK_BOOTSTRAP_SERVERS to another port")
+    server = KafkaServer(cfg.kafka_dir.resolve(), port)
+    server.start()
+    log.info("Apache Kafka (log on disk in %s) listening on %s:%s", cfg.kafka_dir / "log", host, port)
+    return server
 
 
 def wait_for_broker(cfg: Settings, timeout: float = 60.0) -> None:

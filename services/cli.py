@@ -33,11 +33,15 @@ def _cmd_run(args: argparse.Namespace, cfg: Settings) -> int:
     from services.pipeline import Pipeline, default_examples, feed_paths, wait_until_done
 
     paths = args.paths or default_examples()
+    if args.broker:
+        cfg = cfg.model_copy(update={"broker": args.broker})
     started = time.monotonic()
     pipeline = Pipeline(cfg)
     try:
-        print(f"starting the embedded broker and 3 workers (logs in {cfg.log_dir}) ...", file=sys.stderr)
-        pipeline.start(embedded_broker=not args.external_broker)
+        broker = {"tansu": "the embedded broker (tansu, in memory)", "external": "no broker (external)",
+                  "kafka": f"Apache Kafka (log on disk in {cfg.kafka_dir})"}[cfg.broker]
+        print(f"starting {broker} and 3 workers (logs in {cfg.log_dir}) ...", file=sys.stderr)
+        pipeline.start()
         ids, errors = feed_paths(cfg, paths)
         for err in errors:
             print(f"skipped {err.source}: {err.reason}", file=sys.stderr)
@@ -304,14 +308,19 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("run", help="run the whole pipeline on embedded defaults, feed articles, search",
                        description="Start the embedded broker and the cleaner, tagger and indexer workers, feed "
                        "PATHS (default: examples/), wait until every article is searchable or dead-lettered, "
-                       "print a summary and a sample search, then stop (unless --keep). The embedded broker "
-                       "keeps messages in memory only; the search store stays on disk in CITYDESK_DATA_DIR.")
+                       "print a summary and a sample search, then stop (unless --keep). The embedded broker (tansu) "
+                       "keeps messages in memory only; --broker kafka keeps them on disk in CITYDESK_DATA_DIR/kafka; "
+                       "the search store stays on disk in CITYDESK_DATA_DIR.")
     p.add_argument("paths", nargs="*", help="files or directories to feed (default: examples/)")
     p.add_argument("--keep", action="store_true", help="leave the pipeline running until Ctrl-C")
     p.add_argument("--timeout", type=float, default=300, help="seconds to wait for indexing (default 300)")
     p.add_argument("--sample-query", default="협력", help="the search shown at the end (default 협력)")
-    p.add_argument("--external-broker", action="store_true",
-                   help="use the Kafka at CITYDESK_BOOTSTRAP_SERVERS instead of starting the embedded one")
+    p.add_argument("--broker", choices=["tansu", "kafka", "external"],
+                   help="tansu: embedded, messages in memory (default, CITYDESK_BROKER); kafka: a local Apache Kafka, "
+                   "messages on disk in the data directory, kept across restarts (needs Java 17+ and mvn); "
+                   "external: the broker at CITYDESK_BOOTSTRAP_SERVERS")
+    p.add_argument("--external-broker", action="store_const", const="external", dest="broker",
+                   help="the same as --broker external")
     p.set_defaults(func=_cmd_run)
 
     p = sub.add_parser("worker", help="run one worker process (cleaner, tagger or indexer)",

@@ -436,6 +436,7 @@ class ElasticsearchNode:
     port: int = 0
     heap_mb: int = 768
     settings: dict[str, str] = field(default_factory=dict)  # extra elasticsearch.yml lines
+    auth: tuple[str, str] | None = None  # user and password for the readiness check when security is on
     proc: subprocess.Popen[bytes] | None = None
     started_in_s: float = 0.0
     engines: Engines | None = None
@@ -454,9 +455,8 @@ class ElasticsearchNode:
 
     def _configure(self, home: Path) -> Path:
         conf = self.directory / "config"
-        if conf.exists():
-            shutil.rmtree(conf)
-        shutil.copytree(home / "config", conf)
+        if not conf.exists():  # kept across restarts (users and roles a test may have added stay)
+            shutil.copytree(home / "config", conf)
         for sub in ("data", "logs", "tmp"):
             (self.directory / sub).mkdir(parents=True, exist_ok=True)
         lines = {
@@ -513,9 +513,15 @@ class ElasticsearchNode:
         import urllib.error
         import urllib.request
 
+        request = urllib.request.Request(f"{self.url}/_cluster/health")
+        if self.auth:
+            token = base64.b64encode(f"{self.auth[0]}:{self.auth[1]}".encode()).decode()
+            request.add_header("Authorization", f"Basic {token}")
         try:
-            with urllib.request.urlopen(f"{self.url}/_cluster/health", timeout=timeout) as resp:
+            with urllib.request.urlopen(request, timeout=timeout) as resp:
                 return dict(json.loads(resp.read()))
+        except urllib.error.HTTPError as exc:
+            return {"status": f"HTTP {exc.code}"}
         except (urllib.error.URLError, OSError, ValueError):
             return None
 

@@ -79,17 +79,19 @@ def serve(status: WorkerStatus, port: int, host: str = "127.0.0.1") -> Threading
     return server
 
 
-def read_statuses(status_dir: Path) -> list[dict[str, Any]]:
-    """Status of every worker that wrote one and still runs (files of dead processes are skipped)."""
+def read_statuses(status_dir: Path, include_exited: bool = False) -> list[dict[str, Any]]:
+    """Status of every worker that wrote one and still runs (files of dead processes are skipped unless
+    include_exited: then a killed worker's last saved counters are there too)."""
     out = []
     for path in sorted(status_dir.glob("*.json")):
         try:
             data = json.loads(path.read_text(encoding="utf-8"))
         except (OSError, ValueError):
             continue
-        try:
-            os.kill(int(data["pid"]), 0)
-        except (OSError, KeyError, ValueError):
-            continue
+        if not include_exited:
+            try:
+                os.kill(int(data["pid"]), 0)
+            except (OSError, KeyError, ValueError):
+                continue
         out.append(data)
     return out

@@ -1,4 +1,6 @@
-"""Kibana dashboards as code: the saved objects in deploy/kibana/citydesk.ndjson, imported through Kibana's
+"""Kibana dashboards as code: the saved objects in services/assets/kibana/citydesk.ndjson (package data, found
+with importlib.resources wherever citydesk is installed; deploy/kibana/citydesk.ndjson links to it), imported
+through Kibana's
 saved-objects API (POST /api/saved_objects/_import?overwrite=true, multipart field `file`, kbn-xsrf header).
 With overwrite, running it again changes nothing."""
 
@@ -6,23 +8,24 @@ from __future__ import annotations
 
 import json
 import time
-from pathlib import Path
+from importlib import resources
+from importlib.resources.abc import Traversable
 from typing import Any
 
-SAVED_OBJECTS = Path(__file__).resolve().parent.parent / "deploy" / "kibana" / "citydesk.ndjson"
+SAVED_OBJECTS: Traversable = resources.files("services").joinpath("assets", "kibana", "citydesk.ndjson")
 
 
-def saved_objects(path: Path = SAVED_OBJECTS) -> list[dict[str, Any]]:
+def saved_objects(path: Traversable = SAVED_OBJECTS) -> list[dict[str, Any]]:
     return [json.loads(line) for line in path.read_text(encoding="utf-8").splitlines() if line.strip()]
 
 
-def import_request(kibana_url: str, path: Path = SAVED_OBJECTS) -> tuple[str, dict[str, str], dict[str, Any]]:
+def import_request(kibana_url: str, path: Traversable = SAVED_OBJECTS) -> tuple[str, dict[str, str], dict[str, Any]]:
     """(url, headers, multipart fields) of the import call, built in one place so tests can check it."""
     url = f"{kibana_url.rstrip('/')}/api/saved_objects/_import?overwrite=true"
     return url, {"kbn-xsrf": "citydesk"}, {"file": (path.name, path.read_bytes(), "application/ndjson")}
 
 
-def import_saved_objects(kibana_url: str, path: Path = SAVED_OBJECTS) -> dict[str, Any]:
+def import_saved_objects(kibana_url: str, path: Traversable = SAVED_OBJECTS) -> dict[str, Any]:
     import urllib3
 
     url, headers, fields = import_request(kibana_url, path)

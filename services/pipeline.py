@@ -1,6 +1,7 @@
 """`citydesk run`: the whole pipeline on its embedded defaults, as one unit.
 
-Starts the embedded broker, creates the topics, starts the three workers as separate processes, feeds
+Starts the broker CITYDESK_BROKER names (tansu in memory, or a local Apache Kafka with its log on disk; none for
+external), creates the topics, starts the three workers as separate processes, feeds
 the given articles, waits until each one is searchable or dead-lettered, prints a summary, and stops
 everything (unless --keep). Logs of the broker and each worker go to <data_dir>/logs/.
 """
@@ -15,9 +16,13 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from services.settings import Settings
 from services.stages import STAGES
+
+if TYPE_CHECKING:
+    from services.engines import KafkaServer
 
 log = logging.getLogger("citydesk.run")
 
@@ -25,16 +30,15 @@ log = logging.getLogger("citydesk.run")
 @dataclass
 class Pipeline:
     cfg: Settings
-    broker: subprocess.Popen[bytes] | None = None
+    broker: subprocess.Popen[bytes] | None = None  # tansu
+    kafka: KafkaServer | None = None  # a local Apache Kafka
     workers: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
 
-    def start(self, *, embedded_broker: bool = True, scale: dict[str, int] | None = None,
-              stages: tuple[str, ...] = tuple(STAGES)) -> None:
-        from services.broker import create_topics, start_embedded, wait_for_broker
+    def start(self, *, scale: dict[str, int] | None = None, stages: tuple[str, ...] = tuple(STAGES)) -> None:
+        from services.broker import create_topics, wait_for_broker
 
         self.cfg.log_dir.mkdir(parents=True, exist_ok=True)
-        if embedded_broker:
-            self.broker = start_embedded(self.cfg, self.cfg.log_dir / "broker.log")
+        self.start_broker()
         wait_for_broker(self.cfg)
         created = create_topics(self.cfg)
         if created:
@@ -42,6 +46,25 @@ class Pipeline:
         for stage in stages:
             for n in range((scale or {}).get(stage, 1)):
                 self.start_worker(stage, n)
+
+    def start_broker(self) -> None:
+        from services.broker import start_embedded, start_kafka
+
+        if self.cfg.broker == "tansu":
+            self.broker = start_embedded(self.cfg, self.cfg.log_dir / "broker.log")
+        elif self.cfg.broker == "kafka":
+            self.kafka = start_kafka(self.cfg)
+
+    def stop_broker(self) -> None:
+        if self.kafka is not None:
+            self.kafka.stop()
+        if self.broker is not None and self.broker.poll() is None:
+            self.broker.terminate()
+            try:
+                self.broker.wait(10)
+            except subprocess.TimeoutExpired:
+                self.broker.kill()
+                self.broker.wait()
 
     def start_worker(self, stage: str, n: int = 0) -> subprocess.Popen[bytes]:
         env = dict(os.environ)
@@ -84,13 +107,7 @@ class Pipeline:
             except subprocess.TimeoutExpired:
                 proc.kill()
                 proc.wait()
-        if self.broker is not None and self.broker.poll() is None:
-            self.broker.terminate()
-            try:
-                self.broker.wait(10)
-            except subprocess.TimeoutExpired:
-                self.broker.kill()
-                self.broker.wait()
+        self.stop_broker()
 
 
 def wait_until_done(pipeline: Pipeline, ids: list[str], timeout: float, progress: bool = True) -> tuple[set, set]:
@@ -153,5 +170,12 @@ def feed_paths(cfg: Settings, paths: list[str], progress: bool = True) -> tuple[
     return ids, errors
 
 
+def examples_dir() -> Path:
+    """The example articles: package data (services/assets/examples), so an installed citydesk has them too."""
+    from importlib import resources
+
+    return Path(str(resources.files("services").joinpath("assets", "examples")))
+
+
 def default_examples() -> list[str]:
-    return [str(Path(__file__).resolve().parent.parent / "examples")]
+    return [str(examples_dir())]

@@ -29,9 +29,13 @@ class Settings(BaseSettings):
     batch_within_s: float = Field(0.5, description="Longest wait to fill a batch")
     store: Literal["embedded", "elasticsearch"] = Field("embedded", description="Where the indexer writes")
     elasticsearch_url: str = Field("http://localhost:9200", description="Elasticsearch URL (store=elasticsearch)")
+    elasticsearch_username: str | None = Field(None, description="Basic auth user, when security is on")
+    elasticsearch_password: str | None = Field(None, description="Basic auth password, when security is on")
     elasticsearch_index: str = Field("articles", description="Index alias the indexer writes to and search reads")
     elasticsearch_analyzer: Literal["nori", "standard"] = Field(
         "nori", description="Korean analysis in Elasticsearch; 'standard' only for clusters without analysis-nori")
+    elasticsearch_timeout_s: float = Field(
+        30.0, description="Longest wait for one Elasticsearch request; past it the indexer backs off and retries")
     elasticsearch_shards: int = Field(1, description="Primary shards of a new index version")
     elasticsearch_replicas: int = Field(0, description="Replicas of a new index version (0 on one node)")
     kibana_url: str | None = Field(None, description="Kibana URL; when set, `citydesk setup` imports the dashboards")

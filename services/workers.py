@@ -21,7 +21,7 @@ from pydantic import BaseModel
 from schemas import topics
 from services.deadletter import dead_letter
 from services.health import WorkerStatus, serve
-from services.indexer.store import ArticleStore, StoreUnavailable, open_store
+from services.indexer.store import ArticleStore, StoreMisconfigured, StoreUnavailable, open_store
 from services.settings import Settings
 from services.stages import STAGES, StageError, article_id_of, warm_up
 
@@ -99,6 +99,11 @@ def build_app(stage: str, cfg: Settings, status: WorkerStatus | None = None) -> 
     async def process(stream: faust.StreamT) -> None:
         try:
             await process_batches(stream)
+        except StoreMisconfigured as exc:
+            # Retrying cannot help (credentials, privileges): say what to fix and exit with EX_CONFIG.
+            log.error("%s: configuration error, the batch is not retried: %s", stage, exc, extra={"stage": stage})
+            logging.shutdown()
+            os._exit(78)
         except Exception:
             # A crashed agent leaves the process alive with its stream stopped, the worst of both: exit instead,
             # so the supervisor (citydesk run, compose) restarts it and the unacknowledged batch comes back.

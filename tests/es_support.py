@@ -69,8 +69,8 @@ class RecordingElasticsearch(Elasticsearch):
         return ObjectApiResponse(body=self._answer(endpoint_id or "", body, path_parts or {}), meta=_meta())
 
     def _answer(self, endpoint: str, body: Any, parts: dict[str, Any]) -> Any:
-        if endpoint == "info":
-            return {"version": {"number": self.server_version}}
+        if endpoint == "nodes.info":
+            return {"nodes": {"recorded-node": {"version": self.server_version}}}
         if endpoint == "indices.get_alias":
             return {f"{parts.get('name', 'articles')}-v1": {"aliases": {}}}
         if endpoint == "indices.get":
@@ -87,7 +87,8 @@ class RecordingElasticsearch(Elasticsearch):
                 items.append({op: item})
             return {"errors": bool(self.item_errors), "took": 1, "items": items}
         if endpoint == "search":
-            return {"hits": {"total": {"value": 0, "relation": "eq"}, "hits": []}, "aggregations": {}}
+            return {"hits": {"total": {"value": 0, "relation": "eq"}, "hits": []}, "aggregations": {},
+                    "_scroll_id": "recorded-scroll", "_shards": {"total": 1, "successful": 1, "skipped": 0, "failed": 0}}
         if endpoint == "count":
             return {"count": 0}
         if endpoint == "mget":
@@ -140,21 +141,156 @@ class ApiSpec:
                 out.append(f"{req.endpoint}: unknown path part {name!r}")
         body = rtype.get("body", {})
         if req.body is not None and body.get("kind") == "properties" and isinstance(req.body, dict):
-            out += self._check_object(req.endpoint, req.body, self._properties(body))
+            out += self._check_object(req.endpoint, req.body, self._properties(body), additional=False)
         elif req.body is not None and body.get("kind") == "no_body":
             out.append(f"{req.endpoint}: sends a body where the specification has none")
         return out
 
-    def _check_object(self, where: str, value: dict[str, Any], props: dict[str, dict[str, Any]]) -> list[str]:
+    # The walker goes down every value: objects (interfaces, inherited properties), arrays, dictionaries, unions
+    # (a tagged member is chosen by its literal `type`; otherwise the value must fit one member), enums and
+    # scalars. Names it does not know anywhere in the tree are reported with their path.
+
+    def _check_object(self, where: str, value: dict[str, Any], props: dict[str, dict[str, Any]],
+                      additional: bool) -> list[str]:
         out = []
         for key, sub in value.items():
             prop = props.get(key)
             if prop is None:
-                out.append(f"{where}: unknown property {key!r}")
+                if not additional:
+                    out.append(f"{where}: unknown property {key!r}")
                 continue
-            t = prop["type"]
-            if t["kind"] == "instance_of" and isinstance(sub, dict):
-                resolved = self._type(t["type"])
-                if resolved and resolved.get("kind") == "interface" and resolved.get("properties"):
-                    out += self._check_object(f"{where}.{key}", sub, self._properties(resolved))
+            out += self.check_value(f"{where}.{key}", sub, prop["type"])
         return out
+
+    def check_value(self, where: str, value: Any, t: dict[str, Any], depth: int = 0) -> list[str]:
+        if depth > 60:
+            return []
+        kind = t["kind"]
+        if kind == "instance_of":
+            ref = t["type"]
+            if ref["namespace"] == "_builtins":
+                return self._check_builtin(where, value, ref["name"])
+            named = self._type(ref)
+            return [] if named is None else self._check_named(where, value, named, depth + 1)
+        if kind == "array_of":
+            items = value if isinstance(value, list) else [value]  # a single value stands for a one-item array
+            return [p for i, v in enumerate(items) for p in self.check_value(f"{where}[{i}]", v, t["value"], depth + 1)]
+        if kind == "dictionary_of":
+            if not isinstance(value, dict):
+                return [f"{where}: expected an object, got {type(value).__name__}"]
+            return [p for k, v in value.items() for p in self.check_value(f"{where}.{k}", v, t["value"], depth + 1)]
+        if kind == "union_of":
+            return self._check_union(where, value, t["items"], depth + 1)
+        if kind == "literal_value":
+            return [] if value == t["value"] else [f"{where}: {value!r} where the specification has {t['value']!r}"]
+        return []  # user_defined_value: anything
+
+    def _check_builtin(self, where: str, value: Any, name: str) -> list[str]:
+        ok = {
+            "string": isinstance(value, str),
+            "boolean": isinstance(value, bool) or value in ("true", "false"),
+            "null": value is None,
+        }.get(name)
+        if name in ("number", "integer", "long", "float", "double", "short", "byte", "uint", "ulong"):
+            ok = (isinstance(value, (int, float)) and not isinstance(value, bool)) or \
+                (isinstance(value, str) and value.lstrip("-").replace(".", "", 1).isdigit())
+        if ok is None or ok:
+            return []
+        return [f"{where}: expected {name}, got {type(value).__name__} {str(value)[:40]!r}"]
+
+    def _check_named(self, where: str, value: Any, named: dict[str, Any], depth: int) -> list[str]:
+        kind = named.get("kind")
+        if kind == "type_alias":
+            return self.check_value(where, value, named["type"], depth)
+        if kind == "enum":
+            if not isinstance(value, str):
+                return []
+            names = {m["name"] for m in named.get("members", [])} | \
+                {a for m in named.get("members", []) for a in m.get("aliases", [])}
+            if value in names or value.lower() in {n.lower() for n in names}:
+                return []
+            return [f"{where}: {value!r} is not one of {sorted(names)[:12]}"]
+        if kind == "interface":
+            if not isinstance(value, dict):
+                if named.get("shortcutProperty"):
+                    return []
+                return [f"{where}: expected an object ({named['name']['name']}), got {type(value).__name__}"]
+            behaviors = set(named.get("attachedBehaviors", []))
+            parent = named
+            while parent.get("inherits") and not behaviors & {"AdditionalProperties", "AdditionalProperty"}:
+                parent = self._type(parent["inherits"]["type"]) or {}
+                behaviors |= set(parent.get("attachedBehaviors", []))
+            additional = bool(behaviors & {"AdditionalProperties", "AdditionalProperty"})
+            return self._check_object(where, value, self._properties(named), additional)
+        return []
+
+    def _tag_of(self, member: dict[str, Any]) -> tuple[str, Any] | None:
+        """(property, literal) of a tagged union member such as NoriTokenizer's type: "nori_tokenizer"."""
+        if member["kind"] != "instance_of":
+            return None
+        named = self._type(member["type"])
+        if not named or named.get("kind") != "interface":
+            return None
+        for prop in self._properties(named).values():
+            if prop["type"]["kind"] == "literal_value":
+                return prop["name"], prop["type"]["value"]
+        return None
+
+    def _flatten(self, items: list[dict[str, Any]], depth: int = 0) -> list[dict[str, Any]]:
+        """Members of a union, with aliases of unions (Tokenizer = string | TokenizerDefinition) opened up."""
+        out = []
+        for m in items:
+            named = self._type(m["type"]) if m["kind"] == "instance_of" and m["type"]["namespace"] != "_builtins" \
+                else None
+            if named and named.get("kind") == "type_alias" and named["type"]["kind"] == "union_of" and depth < 5:
+                out += self._flatten(named["type"]["items"], depth + 1)
+            else:
+                out.append(m)
+        return out
+
+    def _shape(self, t: dict[str, Any]) -> str:
+        """'array', 'object', 'scalar' or 'any': what JSON a member of a union can be."""
+        if t["kind"] == "array_of":
+            return "array"
+        if t["kind"] in ("dictionary_of",):
+            return "object"
+        if t["kind"] == "literal_value":
+            return "scalar"
+        if t["kind"] == "instance_of":
+            if t["type"]["namespace"] == "_builtins":
+                return "scalar" if t["type"]["name"] in ("string", "boolean", "number", "integer", "long", "float",
+                                                         "double", "null") else "any"
+            named = self._type(t["type"]) or {}
+            if named.get("kind") == "interface":
+                return "any" if named.get("shortcutProperty") else "object"
+            if named.get("kind") == "enum":
+                return "scalar"
+            if named.get("kind") == "type_alias":
+                return self._shape(named["type"])
+        return "any"
+
+    def _check_union(self, where: str, value: Any, items: list[dict[str, Any]], depth: int) -> list[str]:
+        items = self._flatten(items)
+        shape = "array" if isinstance(value, list) else "object" if isinstance(value, dict) else "scalar"
+        fitting = [m for m in items if self._shape(m) in (shape, "any")]
+        if not fitting:
+            return [f"{where}: a JSON {shape} where the specification allows none"]
+        items = fitting
+        if isinstance(value, dict):
+            tags = [(m, self._tag_of(m)) for m in items]
+            tag_names = {tag[0] for _, tag in tags if tag}
+            for name in tag_names:
+                if name in value:
+                    chosen = [m for m, tag in tags if tag and tag == (name, value[name])]
+                    if not chosen:
+                        known = sorted(str(tag[1]) for _, tag in tags if tag and tag[0] == name)
+                        return [f"{where}: unknown {name} {value[name]!r} (known: {', '.join(known[:15])} …)"]
+                    return self.check_value(where, value, chosen[0], depth)
+        best: list[str] | None = None
+        for member in items:
+            problems = self.check_value(where, value, member, depth)
+            if not problems:
+                return []
+            if best is None or len(problems) < len(best):
+                best = problems
+        return best or []

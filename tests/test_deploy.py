@@ -1,17 +1,18 @@
 """deploy/docker-compose.yml as Debian's docker-compose reads it (`docker-compose config`), and the properties
-the production shape relies on. Proves the file is valid and wired as intended; does not start any container
-(no Docker engine here)."""
+the production shape relies on: healthchecks and startup order, one scalable image, KRaft, nori, versions pinned to
+the Elasticsearch and Kafka the suite runs here, nothing without authentication published beyond 127.0.0.1, the
+workers' health endpoints on loopback. Proves the file is valid and wired as intended; does not start any
+container (no Docker engine here)."""
 
 from __future__ import annotations
 
-import os
 import shutil
 import subprocess
 
 import pytest
 import yaml
 
-from tests.conftest import ROOT
+from tests.conftest import ROOT, require
 
 COMPOSE = ROOT / "deploy" / "docker-compose.yml"
 SCALED = ("cleaner", "tagger", "indexer")
@@ -20,10 +21,7 @@ SCALED = ("cleaner", "tagger", "indexer")
 @pytest.fixture(scope="module")
 def config() -> dict:
     exe = shutil.which("docker-compose")
-    if exe is None:
-        if os.environ.get("CI"):
-            pytest.fail("docker-compose is missing: scripts/bootstrap installs Debian's package")
-        pytest.skip("docker-compose not installed (scripts/bootstrap installs it when run as root)")
+    require(exe, "docker-compose not installed (scripts/bootstrap installs Debian's package when run as root)")
     out = subprocess.run([exe, "-f", str(COMPOSE), "config"], capture_output=True, text=True, timeout=60)
     assert out.returncode == 0, out.stderr
     return yaml.safe_load(out.stdout)
@@ -66,3 +64,28 @@ def test_elasticsearch_has_nori_and_all_majors_match_the_client(config):
     es_version = config["services"]["elasticsearch"]["build"]["args"]["ES_VERSION"]
     kibana_version = config["services"]["kibana"]["image"].rsplit(":", 1)[1]
     assert es_version.split(".")[0] == kibana_version.split(".")[0] == client_version.split(".")[0]
+
+
+def _published(port) -> tuple[str, str]:
+    """(host ip, host port) of a ports entry, short ("127.0.0.1:9200:9200") or long syntax."""
+    if isinstance(port, dict):
+        return str(port.get("host_ip", "")), str(port.get("published", ""))
+    parts = str(port).split(":")
+    return (parts[0], parts[1]) if len(parts) == 3 else ("", parts[0])
+
+
+def test_nothing_is_published_beyond_loopback_and_health_stays_inside(config):
+    services = config["services"]
+    published = {name: [_published(p) for p in svc.get("ports", [])] for name, svc in services.items()}
+    assert published["elasticsearch"] == [("127.0.0.1", "9200")] and published["kibana"] == [("127.0.0.1", "5601")]
+    assert all(ip == "127.0.0.1" for ports in published.values() for ip, _ in ports), published
+    for name in (*SCALED, "setup"):
+        assert services[name]["environment"]["CITYDESK_HEALTH_HOST"] == "127.0.0.1"
+
+
+def test_versions_are_the_ones_the_suite_ran(config):
+    from services.engines import pinned_versions
+
+    pins = pinned_versions()
+    assert config["services"]["elasticsearch"]["build"]["args"]["ES_VERSION"] == pins["elasticsearch"]
+    assert config["services"]["kafka"]["image"] == f"apache/kafka:{pins['kafka']}"

@@ -1,9 +1,16 @@
-"""The Kibana saved objects have the shape Kibana's import API expects: one object per line with type, id,
-attributes and references; references resolve within the set; JSON-in-string attributes parse; every field a
-visualization or map uses exists in our index mapping. Proves the file is well-formed and consistent with the
-mapping; does not prove Kibana renders it (that needs a Kibana: the real-cluster suite with KIBANA_URL)."""
+"""The Kibana saved objects (package data: services/assets/kibana/citydesk.ndjson) have the shape Kibana's import
+API expects: one object per line with type, id, attributes, references and the migration versions; references
+resolve within the set; JSON-in-string attributes parse; every field a visualization, map, saved search or the data
+view uses exists in our index mapping AND in the real Elasticsearch node's _field_caps for an index `setup` made
+and the seeds filled (aggregated fields aggregatable, the map's field a geo_point, the time field a date).
+Proves the file is well-formed and consistent with what a real server reports; does not prove Kibana renders or
+even imports it: Kibana is in no registry these machines reach (test_elasticsearch_nori.py imports it when
+KIBANA_URL names one)."""
 
 import json
+
+import pytest
+import yaml
 
 from services.indexer.elastic import TEMPLATE_FILE
 from services.kibana import SAVED_OBJECTS, import_request, saved_objects
@@ -54,19 +61,79 @@ def test_embedded_json_parses_and_names_its_references():
             assert layer["sourceDescriptor"]["indexPatternRefName"] in ref_names
 
 
-def test_every_field_used_exists_in_the_index_mapping():
-    fields = _mapped_fields()
-    used = set()
+def _used_fields() -> dict[str, str]:
+    """field → how the saved objects use it: 'aggregated', 'geo', 'time' or 'column'."""
+    used: dict[str, str] = {}
     for o in saved_objects():
         a = o["attributes"]
+        for column in a.get("columns", []):
+            used.setdefault(column, "column")
         if "visState" in a:
-            used |= {agg["params"]["field"] for agg in json.loads(a["visState"])["aggs"] if "field" in agg["params"]}
+            for agg in json.loads(a["visState"])["aggs"]:
+                if "field" in agg["params"]:
+                    used[agg["params"]["field"]] = "time" if agg["type"] == "date_histogram" else "aggregated"
         for layer in json.loads(a.get("layerListJSON", "[]")):
-            used.add(layer["sourceDescriptor"]["geoField"])
+            used[layer["sourceDescriptor"]["geoField"]] = "geo"
         if o["type"] == "index-pattern":
-            used.add(a["timeFieldName"])
-        used |= set(a.get("columns", []))
+            used[a["timeFieldName"]] = "time"
+    return used
+
+
+def test_every_field_used_exists_in_the_index_mapping():
+    fields = _mapped_fields()
+    used = set(_used_fields())
     assert used and used <= fields, used - fields
+
+
+@pytest.fixture(scope="module")
+def field_caps(es, es_node):
+    """The real node's field list for an index made by setup_index and filled with the tagged seeds."""
+    from schemas import RawArticle
+    from services.cleaner import clean
+    from services.indexer.elastic import ElasticsearchStore, setup_index
+    from services.tagger import tag
+    from tests.conftest import read_seed, seed_ids
+
+    setup_index(es, "kibana", analyzer="standard")
+    ElasticsearchStore(es_node.url, "kibana", client=es).write(
+        [tag(clean(RawArticle(id=k, body=read_seed(k)))) for k in seed_ids()])
+    return es.field_caps(index="kibana", fields="*")["fields"]
+
+
+def test_every_field_used_is_what_the_real_node_reports(field_caps):
+    problems = []
+    for field, use in sorted(_used_fields().items()):
+        caps = field_caps.get(field)
+        if caps is None:
+            problems.append(f"{field}: not in _field_caps")
+            continue
+        kinds = set(caps)
+        if use == "aggregated" and not all(c["aggregatable"] for c in caps.values()):
+            problems.append(f"{field}: aggregated by a visualization but not aggregatable ({kinds})")
+        if use == "geo" and kinds != {"geo_point"}:
+            problems.append(f"{field}: the map needs a geo_point, the node has {kinds}")
+        if use == "time" and kinds != {"date"}:
+            problems.append(f"{field}: a time field must be a date, the node has {kinds}")
+    assert problems == []
+
+
+# Kibana 8.8 froze coreMigrationVersion at 8.8.0 (types moved to model versions); an export from Kibana 8.8+ or 9.x
+# carries it, and typeMigrationVersion per type at or below the running Kibana's, so the import migrates upwards.
+TYPE_MIGRATION_VERSIONS = {"index-pattern": "8.0.0", "search": "8.0.0", "visualization": "8.5.0", "map": "8.4.0",
+                           "dashboard": "8.9.0"}
+
+
+def test_saved_objects_carry_migration_versions_for_the_kibana_compose_pins():
+    from services.engines import pinned_versions
+    from tests.conftest import ROOT
+
+    compose = yaml.safe_load((ROOT / "deploy" / "docker-compose.yml").read_text(encoding="utf-8"))
+    kibana_version = compose["services"]["kibana"]["image"].rsplit(":", 1)[1]
+    assert kibana_version == pinned_versions()["elasticsearch"]  # the version the suite's node ran
+    assert tuple(int(x) for x in kibana_version.split(".")) >= (8, 8, 0)
+    for o in saved_objects():
+        assert o["coreMigrationVersion"] == "8.8.0", o["id"]
+        assert o["typeMigrationVersion"] == TYPE_MIGRATION_VERSIONS[o["type"]], o["id"]
 
 
 def test_the_dashboard_holds_every_visualization_the_issue_asks_for():

@@ -1,104 +1,104 @@
-"""Store outage and DLQ replay through the real broker (issue 6).
+"""Store outages and DLQ replay through a real broker (issue 6), on both brokers (tansu and a local Apache Kafka 4).
 
-Outage: the indexer writes to an Elasticsearch-API store (noida-db, a local double, not Elasticsearch) that is
-stopped for 20 s mid-stream and started again on the same data: the indexer backs off, retries the same batch
-(one batch in flight), then catches up with nothing lost and nothing doubled.
-Replay: a dead letter whose payload is good again is replayed twice; the article is indexed once."""
+Outage: the indexer writes to the real Elasticsearch 9 node of the session (tests/conftest.py `es_node`), whose
+process is stopped for 20 s mid-stream and started again on the same data: the indexer reports itself degraded,
+backs off, retries the same batch (one batch in flight), then catches up with nothing lost and nothing doubled.
+Hung node: the node's processes are frozen with SIGSTOP for longer than the indexer's request timeout (3 s) and
+then continued: the requests time out, the indexer retries, and everything arrives once.
+Replay: a dead letter whose payload is good again is replayed twice; the article is indexed once (embedded store).
+Does not prove: a partial network partition, a node that answers slowly without hanging, or a cluster of more than
+one node (shard relocation, a lost primary)."""
 
 from __future__ import annotations
 
 import base64
-import os
-import shutil
-import signal
-import subprocess
 import time
 from datetime import UTC, datetime
 
 import pytest
-from elasticsearch import Elasticsearch
 
 from schemas import DeadLetter, RawArticle, topics
 from services.bench import synthetic_articles
 from services.dlq import read_dead_letters, replay
 from services.feed import producer, send_raw
 from services.health import read_statuses
-from services.indexer.elastic import ElasticsearchStore, setup_index
+from services.indexer.elastic import ElasticsearchStore, es_client, setup_index
 from services.pipeline import wait_until_done
-from tests.conftest import EXAMPLES, free_port, running_pipeline
-
-
-def _stop(proc: subprocess.Popen) -> None:
-    os.killpg(proc.pid, signal.SIGTERM)
-    proc.wait(10)
-
+from tests.conftest import EXAMPLES, pipeline_figures, report, running_pipeline
 
 pytestmark = [pytest.mark.integration, pytest.mark.reliability]
+N = 200
 
 
-def _start_noida(port: int, data) -> subprocess.Popen:
-    proc = subprocess.Popen([shutil.which("noida-db"), "start", "--only", "elasticsearch", "--elasticsearch-port",
-                             str(port), "--data-dir", str(data)], stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
-                            start_new_session=True)  # its Python wrapper runs the server as a child: stop the group
-    client = Elasticsearch(f"http://127.0.0.1:{port}")
-    for _ in range(100):
+def _indexer_states(cfg) -> set[str]:
+    return {st["state"] for st in read_statuses(cfg.status_dir) if st["stage"] == "indexer"}
+
+
+def _store_fault(tmp_path, broker, es_node, es, *, fault: str) -> None:
+    alias = f"{fault}-{broker}"
+    setup_index(es, alias, analyzer="standard")
+    with running_pipeline(tmp_path, broker=broker, batch_size=20, store="elasticsearch", elasticsearch_url=es_node.url,
+                          elasticsearch_index=alias, elasticsearch_analyzer="standard",
+                          elasticsearch_timeout_s=3) as pipeline:
+        cfg = pipeline.cfg
+        store = ElasticsearchStore(es_node.url, alias, client=es_client(cfg))
+        raws = synthetic_articles(N)
+        ids = [r.id for r in raws]
+        prod = producer(cfg)
+        for raw in raws[:40]:
+            send_raw(prod, raw)
+        prod.flush()
+        deadline = time.monotonic() + 120
+        while store.count() < 20:
+            assert time.monotonic() < deadline, f"fewer than 20 documents after 120 s: {store.count()}"
+            time.sleep(0.2)
+        at_fault = time.monotonic()
+        if fault == "outage":
+            es_node.stop()
+        else:
+            es_node.pause()
         try:
-            client.info()
-            return proc
-        except Exception:
-            time.sleep(0.1)
-    raise RuntimeError("noida-db did not start")
-
-
-@pytest.mark.skipif(shutil.which("noida-db") is None, reason="noida-db not installed (it is in the dev extra)")
-def test_a_20_second_store_outage_mid_stream_loses_nothing(tmp_path):
-    port = free_port()
-    servers = [_start_noida(port, tmp_path / "noida")]  # the one running now is last; stopped whatever happens
-    try:
-        url = f"http://127.0.0.1:{port}"
-        client = Elasticsearch(url)
-        setup_index(client, "outage", analyzer="standard")
-        with running_pipeline(tmp_path / "run", batch_size=20, store="elasticsearch", elasticsearch_url=url,
-                              elasticsearch_index="outage", elasticsearch_analyzer="standard") as pipeline:
-            cfg = pipeline.cfg
-            raws = synthetic_articles(200)
-            ids = [r.id for r in raws]
-            prod = producer(cfg)
-            for raw in raws[:40]:
-                send_raw(prod, raw)
-            prod.flush()
-            store = ElasticsearchStore(url, "outage", client=client)
-            deadline = time.monotonic() + 120
-            while store.count() < 20 and time.monotonic() < deadline:
-                time.sleep(0.2)
-            _stop(servers[-1])
-            at_outage = time.monotonic()
             for raw in raws[40:]:  # the stream goes on while the store is away
                 send_raw(prod, raw)
             prod.flush()
             prod.close()
-            states = set()
-            while time.monotonic() - at_outage < 20:  # the indexer reports itself degraded while the store is away
-                states |= {st["state"] for st in read_statuses(cfg.status_dir) if st["stage"] == "indexer"}
+            states: set[str] = set()
+            while time.monotonic() - at_fault < (20 if fault == "outage" else 12):
+                states |= _indexer_states(cfg)  # degraded while the store is away
                 time.sleep(0.5)
-            servers.append(_start_noida(port, tmp_path / "noida"))
-            indexed, dead = wait_until_done(pipeline, ids, timeout=300, progress=False)
-            caught_up = time.monotonic() - at_outage
-            retries = sum(p.read_text(errors="replace").count("store unavailable")
-                          for p in cfg.log_dir.glob("indexer*.log"))
-            print(f"\noutage: fed {len(ids)}, indexed {len(indexed)}, documents {store.count()}, dead-lettered "
-                  f"{len(dead)}, retries logged {retries}, caught up {caught_up:.1f} s after the store went away")
-            assert indexed == set(ids) and dead == set() and store.count() == len(ids)
-            assert retries >= 1  # the indexer did meet the outage and backed off
-            assert "degraded" in states
-            assert {st["state"] for st in read_statuses(cfg.status_dir) if st["stage"] == "indexer"} == {"ok"}
-    finally:
-        if servers[-1].poll() is None:
-            _stop(servers[-1])
+        finally:
+            if fault == "outage":
+                es_node.start()
+            else:
+                es_node.resume()
+        back = time.monotonic()
+        indexed, dead = wait_until_done(pipeline, ids, timeout=300, progress=False)
+        caught_up = time.monotonic() - back
+        retries = sum(p.read_text(errors="replace").count("store unavailable") for p in cfg.log_dir.glob("indexer*.log"))
+        es.indices.refresh(index=alias)  # count is a search: what the last writes made visible, all of it now
+        documents = store.count()
+        report(f"store {fault} ({'20 s stop and restart' if fault == 'outage' else 'SIGSTOP 12 s'})", broker=broker,
+               store="elasticsearch", fed=N, indexed=len(indexed), documents=documents, dead_lettered=len(dead),
+               retries_logged=retries, recovered_s=round(caught_up, 1), **pipeline_figures(cfg, N))
+        assert indexed == set(ids) and dead == set() and documents == N
+        assert retries >= 1  # the indexer did meet the fault and backed off
+        assert "degraded" in states
+        deadline = time.monotonic() + 30
+        while _indexer_states(cfg) != {"ok"}:
+            assert time.monotonic() < deadline, f"the indexer still reports {_indexer_states(cfg)} 30 s after catching up"
+            time.sleep(0.5)
 
 
-def test_replaying_a_dead_letter_twice_indexes_the_article_once(tmp_path):
-    with running_pipeline(tmp_path) as pipeline:
+def test_a_20_second_store_outage_mid_stream_loses_nothing(tmp_path, broker, es_node, es):
+    _store_fault(tmp_path, broker, es_node, es, fault="outage")
+
+
+def test_a_hung_store_past_the_request_timeout_loses_nothing(tmp_path, broker, es_node, es):
+    _store_fault(tmp_path, broker, es_node, es, fault="hung")
+
+
+def test_replaying_a_dead_letter_twice_indexes_the_article_once(tmp_path, broker):
+    with running_pipeline(tmp_path, broker=broker) as pipeline:
         cfg = pipeline.cfg
         article = RawArticle(id="replayed", body=(EXAMPLES / "01_busan_fukuoka.txt").read_text(encoding="utf-8"))
         now = datetime.now(UTC)
@@ -116,7 +116,10 @@ def test_replaying_a_dead_letter_twice_indexes_the_article_once(tmp_path):
 
         store = open_store(cfg)
         deadline = time.monotonic() + 120
-        while not store.has_ids(["replayed"]) and time.monotonic() < deadline:
+        while not store.has_ids(["replayed"]):
+            assert time.monotonic() < deadline, "the replayed article was not indexed within 120 s"
             time.sleep(0.2)
         time.sleep(3)  # the second replay is behind the first on the same partition
         assert store.has_ids(["replayed"]) == {"replayed"} and store.count() == 1
+        report("DLQ replay twice", broker=broker, fed=2, indexed=1, documents=store.count(), dead_lettered=0,
+               **pipeline_figures(cfg, 2))

@@ -18,6 +18,7 @@ from services.indexer.store import (
     Rejection,
     SearchQuery,
     SearchResults,
+    StoreMisconfigured,
     StoreUnavailable,
     WriteResult,
     index_fields,
@@ -26,6 +27,9 @@ from services.indexer.store import (
 TEMPLATE_FILE = Path(__file__).with_name("index_template.json")
 # Retry the whole batch on these; any other per-item error is the document's fault and goes to the DLQ.
 RETRYABLE_STATUS = frozenset({408, 429, 500, 502, 503, 504})
+# For one item inside a bulk answer these say "not now" (a write block: 403 cluster_block_exception; an index
+# removed behind the alias: 404), never "this document is bad": retry the batch instead of dead-lettering.
+RETRYABLE_ITEM_STATUS = RETRYABLE_STATUS | {401, 403, 404}
 
 
 def es_document(article: TaggedArticle) -> dict[str, Any]:
@@ -68,17 +72,24 @@ def search_body(query: SearchQuery) -> dict[str, Any]:
     }
 
 
+def _reason(exc: Any) -> str:
+    body = getattr(exc, "body", None)
+    if isinstance(body, dict) and isinstance(body.get("error"), dict):
+        return str(body["error"].get("reason") or body["error"].get("type"))
+    return str(body or exc)[:500]
+
+
 class ElasticsearchStore(ArticleStore):
-    def __init__(self, url: str, index: str, client: Any = None) -> None:
+    def __init__(self, url: str, index: str, client: Any = None, timeout_s: float = 30.0) -> None:
         from elasticsearch import Elasticsearch
 
         self.index = index
         # Retries are the worker's (backoff without dropping the batch), not the transport's.
-        self.client = client or Elasticsearch(url, request_timeout=30, retry_on_timeout=False, max_retries=0)
+        self.client = client or Elasticsearch(url, request_timeout=timeout_s, retry_on_timeout=False, max_retries=0)
         self._alias_ready = False
 
     def write(self, batch: list[TaggedArticle]) -> WriteResult:
-        from elasticsearch import ApiError, TransportError, helpers
+        from elasticsearch import TransportError
 
         try:
             if not self._alias_ready:
@@ -86,21 +97,49 @@ class ElasticsearchStore(ArticleStore):
                 if not self.client.indices.exists_alias(name=self.index):
                     raise StoreUnavailable(f"index alias {self.index!r} does not exist yet: run `citydesk setup`")
                 self._alias_ready = True
-            _, errors = helpers.bulk(self.client, bulk_actions(batch, self.index), raise_on_error=False,
-                                     raise_on_exception=False, refresh="wait_for")
+            return self._bulk(batch)
         except (TransportError, ConnectionError) as exc:
             raise StoreUnavailable(f"Elasticsearch unreachable: {exc}") from exc
+
+    def _bulk(self, batch: list[TaggedArticle]) -> WriteResult:
+        """One bulk request; a request refused whole is sorted by its status:
+        408/429/5xx → retry later; 413 (larger than http.max_content_length) or 400 → split in halves until the
+        documents that cause it stand alone, which are then rejected (DLQ); 401/403 → configuration error."""
+        from elasticsearch import ApiError
+
+        operations: list[dict[str, Any]] = []
+        for action in bulk_actions(batch, self.index):
+            operations += [{"index": {"_index": action["_index"], "_id": action["_id"]}}, action["_source"]]
+        try:
+            resp = self.client.bulk(operations=operations, refresh="wait_for")
         except ApiError as exc:
-            if exc.meta.status in RETRYABLE_STATUS:
-                raise StoreUnavailable(f"Elasticsearch answered {exc.meta.status}") from exc
-            raise
+            status = exc.meta.status
+            if status in RETRYABLE_STATUS:
+                raise StoreUnavailable(f"Elasticsearch answered {status}") from exc
+            if status in (401, 403):
+                raise StoreMisconfigured(
+                    f"Elasticsearch refused the bulk request with {status} ({_reason(exc)}): check the credentials "
+                    f"and the write privilege on {self.index!r} (CITYDESK_ELASTICSEARCH_URL)") from exc
+            if status in (400, 413):
+                if len(batch) > 1:
+                    half = len(batch) // 2
+                    first, second = self._bulk(batch[:half]), self._bulk(batch[half:])
+                    return WriteResult(first.written + second.written, first.rejected + second.rejected)
+                kind = "request_entity_too_large" if status == 413 else "bulk_request_refused"
+                return WriteResult(0, [Rejection(batch[0].id, kind, f"HTTP {status}: {_reason(exc)}"[:2000])])
+            raise StoreMisconfigured(f"Elasticsearch refused the bulk request with {status}: {_reason(exc)}") from exc
         rejected = []
-        for item in errors:  # type: ignore[union-attr]
+        for item in resp["items"]:
             info = next(iter(item.values()))
-            if info.get("status") in RETRYABLE_STATUS:
-                raise StoreUnavailable(f"Elasticsearch answered {info.get('status')} for {info.get('_id')}")
-            err = info.get("error", {})
-            rejected.append(Rejection(info.get("_id", ""), err.get("type", "es_error"), json.dumps(err)[:2000]))
+            status = info.get("status", 200)
+            if status < 300:
+                continue
+            if status in RETRYABLE_ITEM_STATUS:
+                raise StoreUnavailable(f"Elasticsearch answered {status} for {info.get('_id')}: "
+                                       f"{json.dumps(info.get('error'))[:300]}")
+            err = info.get("error") or {}
+            kind = err.get("type", "es_error") if isinstance(err, dict) else "es_error"
+            rejected.append(Rejection(info.get("_id", ""), kind, json.dumps(err, ensure_ascii=False)[:2000]))
         return WriteResult(written=len(batch) - len(rejected), rejected=rejected)
 
     def search(self, query: SearchQuery) -> SearchResults:
@@ -147,7 +186,10 @@ def es_client(cfg: Any) -> Any:
     from elasticsearch import Elasticsearch
 
     # Retries are the worker's (backoff without dropping the batch), not the transport's.
-    return Elasticsearch(cfg.elasticsearch_url, request_timeout=60, retry_on_timeout=False, max_retries=0)
+    auth = {"basic_auth": (cfg.elasticsearch_username, cfg.elasticsearch_password or "")} \
+        if cfg.elasticsearch_username else {}
+    return Elasticsearch(cfg.elasticsearch_url, request_timeout=cfg.elasticsearch_timeout_s, retry_on_timeout=False,
+                         max_retries=0, **auth)
 
 
 def wait_for_elasticsearch(client: Any, timeout: float) -> None:
@@ -159,7 +201,7 @@ def wait_for_elasticsearch(client: Any, timeout: float) -> None:
     deadline = time.monotonic() + timeout
     while True:
         try:
-            client.info()
+            client.cluster.health(wait_for_status="yellow", timeout="5s")
             return
         except (EsConnectionError, TransportError, ConnectionError) as exc:
             if time.monotonic() > deadline:
@@ -169,10 +211,13 @@ def wait_for_elasticsearch(client: Any, timeout: float) -> None:
 
 
 def check_server(client: Any) -> str:
-    """The server's version; a clear error when its major differs from the client's (9.x → 8.x is HTTP 400)."""
+    """The server's version; a clear error when its major differs from the client's (9.x → 8.x is HTTP 400).
+    Read from the nodes info API, which every distribution serves (`GET /` needs the rest-root module, which the
+    integ-test distribution run here does not have)."""
     from elasticsearch import __versionstr__ as client_version
 
-    server_version = client.info()["version"]["number"]
+    nodes = client.nodes.info(node_id="_local", metric="_none", filter_path="nodes.*.version")["nodes"]
+    server_version = next(iter(nodes.values()))["version"]
     if server_version.split(".")[0] != client_version.split(".")[0]:
         raise VersionMismatch(f"Elasticsearch {server_version} at the server, client {client_version}: majors must "
                               f"match; install elasticsearch=={server_version.split('.')[0]}.* or upgrade the server")
@@ -224,15 +269,36 @@ def setup_index(client: Any, alias: str, analyzer: str = "nori", shards: int = 1
 def reindex(client: Any, alias: str, analyzer: str = "nori", shards: int = 1, replicas: int = 0) -> tuple[str, str]:
     """Build the next index version from the current one and move the alias in one atomic step.
     Searches keep reading the old index until the swap. A second pass copies what the indexer wrote to the old
-    index during the first (op_type create: a newer document in the new index is never overwritten)."""
+    index during the first (op_type create: a newer document in the new index is never overwritten).
+    The copy runs through the client (scroll + bulk), not the server's _reindex: one code path that works on every
+    distribution, the integ-test node run here included (it has no reindex module)."""
     current = setup_index(client, alias, analyzer, shards, replicas)
     new = f"{alias}-v{int(current.rsplit('-v', 1)[1]) + 1}"
     client.indices.create(index=new)  # takes the (possibly updated) template's settings and mappings
-    client.reindex(source={"index": current}, dest={"index": new}, wait_for_completion=True, refresh=True)
+    _copy(client, current, new, op_type="index")
     client.indices.update_aliases(actions=[
         {"remove": {"index": current, "alias": alias}},
         {"add": {"index": new, "alias": alias, "is_write_index": True}},
     ])
-    client.reindex(source={"index": current}, dest={"index": new, "op_type": "create"}, conflicts="proceed",
-                   wait_for_completion=True, refresh=True)
+    _copy(client, current, new, op_type="create")
     return current, new
+
+
+def _copy(client: Any, source: str, dest: str, op_type: str) -> int:
+    """Every document of source into dest; with op_type create, documents already in dest are kept (409s)."""
+    from elasticsearch import helpers
+
+    client.indices.refresh(index=source)
+    actions = ({"_op_type": op_type, "_index": dest, "_id": hit["_id"], "_source": hit["_source"]}
+               for hit in helpers.scan(client, index=source, query={"query": {"match_all": {}}}, size=500,
+                                       scroll="2m"))
+    copied = 0
+    for ok, item in helpers.streaming_bulk(client, actions, chunk_size=500, max_chunk_bytes=1 << 20,
+                                           raise_on_error=False, raise_on_exception=True):
+        info = next(iter(item.values()))
+        if ok:
+            copied += 1
+        elif not (op_type == "create" and info.get("status") == 409):
+            raise RuntimeError(f"reindex {source} → {dest}: {json.dumps(info.get('error'))[:500]}")
+    client.indices.refresh(index=dest)
+    return copied

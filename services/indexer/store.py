@@ -74,6 +74,11 @@ class StoreUnavailable(RuntimeError):
     """The store cannot take writes now (down, overloaded): retry the same batch later."""
 
 
+class StoreMisconfigured(RuntimeError):
+    """The store refuses us as configured (credentials, privileges): retrying cannot help; the worker exits with a
+    message that says what to fix."""
+
+
 class ArticleStore(ABC):
     @abstractmethod
     def write(self, batch: list[TaggedArticle]) -> WriteResult:
