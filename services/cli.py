@@ -55,11 +55,23 @@ def _cmd_run(args: argparse.Namespace, cfg: Settings) -> int:
         query = SearchQuery(text=args.sample_query, limit=5)
         _print_results(store.search(query), query)
         if args.keep:
+            from services.desk.server import start_background
+
+            try:
+                desk = start_background(cfg)
+                print(f"\nThe desk (search, articles, map, operations): {desk.url}")
+            except (RuntimeError, TimeoutError) as exc:
+                desk = None
+                print(f"\nthe desk did not start: {exc}", file=sys.stderr)
             print("\nThe pipeline keeps running (Ctrl-C stops it). In another terminal: citydesk feed PATH, "
                   "citydesk search QUERY", file=sys.stderr)
-            while True:
-                pipeline.check_alive()
-                time.sleep(1)
+            try:
+                while True:
+                    pipeline.check_alive()
+                    time.sleep(1)
+            finally:
+                if desk is not None:
+                    desk.stop()
         return 0 if not errors else 1
     except KeyboardInterrupt:
         return 130
@@ -195,8 +207,11 @@ def _cmd_search(args: argparse.Namespace, cfg: Settings) -> int:
                         person=args.person, relation=args.relation, partner=args.partner,
                         korean_party=args.korean_party, exchange_only=args.exchange_only,
                         since=args.since, until=args.until, limit=args.limit)
-    store = open_store(cfg)
-    results = store.search(query)
+    from services.desk.client import search_via_desk
+
+    results = search_via_desk(cfg, query)  # a running desk answers at once: it keeps Kiwi and the store open
+    if results is None:
+        results = open_store(cfg).search(query)
     if args.json:
         print(results.model_dump_json(indent=2))
     else:
@@ -221,6 +236,12 @@ def _cmd_status(args: argparse.Namespace, cfg: Settings) -> int:
         print(f"{s['stage']:<10}{s['pid']:>8}  {s['state']:<9}{'yes' if s['ready'] else 'no':<7}{s['consumed']:>9}"
               f"{s['produced']:>9}{s['dead_lettered']:>6}{s['retried']:>8}  {ago:<10}  {s.get('health_url') or '-'}")
     return 0
+
+
+def _cmd_serve(args: argparse.Namespace, cfg: Settings) -> int:
+    from services.desk.server import serve
+
+    return serve(cfg, args.host, args.port)
 
 
 def _cmd_eval(args: argparse.Namespace, cfg: Settings) -> int:
@@ -386,6 +407,16 @@ def build_parser() -> argparse.ArgumentParser:
                        "produced, dead-lettered, store retries, the last batch, and its /health URL.")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_status)
+
+    p = sub.add_parser("serve", help="the analyst's desk: a local web page to search, read, map and operate",
+                       description="Serve the desk over the search store (embedded or Elasticsearch): search with "
+                       "filters, facets and articles per month; articles with their places, people and relations "
+                       "marked and the evidence of each relation; a map of Korean governments and their partners; "
+                       "workers, lag and dead letters with replay. Keeps Kiwi and the store open, so `citydesk "
+                       "search` asks it instead of loading them (it finds the desk in CITYDESK_DATA_DIR/desk.json).")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1: this machine only)")
+    p.add_argument("--port", type=int, default=8765, help="port (default 8765; 0: any free port)")
+    p.set_defaults(func=_cmd_serve)
 
     p = sub.add_parser("eval", help="score the cleaner and tagger against a gold file")
     p.add_argument("--gold", help="gold JSON (the format of shared/gold/seeds.json)")
