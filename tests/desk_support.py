@@ -3,25 +3,12 @@ the desk's settings for a temporary data directory."""
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
-
-import pytest
 
 from schemas import RawArticle, TaggedArticle
 from tests.conftest import EXAMPLES, SEEDS
 
 SOURCES = (EXAMPLES, SEEDS)
-IN_CI = os.environ.get("CI") == "true"
-
-
-def require(condition: object, reason: str) -> None:
-    """Fail under CI=true, skip elsewhere, when a tool the test needs is not there (CI never passes by skipping)."""
-    if condition:
-        return
-    if IN_CI:
-        pytest.fail(f"{reason} (CI=true: a missing tool fails the run)", pytrace=False)
-    pytest.skip(reason)
 
 
 def raw_articles() -> list[RawArticle]:

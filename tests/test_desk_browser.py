@@ -29,8 +29,8 @@ import pytest
 
 from schemas import TaggedArticle, topics
 from services.indexer.store import SearchQuery
-from tests.conftest import EXAMPLES, ROOT, SEEDS, running_pipeline
-from tests.desk_support import require, with_relation
+from tests.conftest import EXAMPLES, ROOT, SEEDS, require, running_pipeline
+from tests.desk_support import with_relation
 
 RUNNER = ROOT / "tests" / "desk_browser" / "run.mjs"
 PLAYWRIGHT = ROOT / "tests" / "desk_browser" / "node_modules" / "playwright-core"
