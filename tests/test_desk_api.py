@@ -5,8 +5,9 @@ per month that add up; the search page's facet links apply and remove their filt
 partner and shows each relation's evidence; the map's points carry the articles' coordinates and its lines join
 two points; operations read workers' status files, dead letters grouped by reason from a real tansu broker, and
 replay sends a letter's payload back to its topic only through a POST with the session's CSRF token, its
-confirmation, and no foreign Origin; "how it was cleaned" is computed from the raw message on the broker and says
-"unavailable" when the broker does not have it; a Host other than this machine's is refused; every response
+confirmation, and no foreign Origin; lag on a real Apache Kafka is the end offset minus the group's commit; "how
+it was cleaned" is computed from the raw message on the broker and says "unavailable" when the broker does not
+have it; a Host other than this machine's is refused; every response
 carries the security headers; no route reads a file outside the package's static directory; `citydesk serve`
 binds 127.0.0.1 only and `citydesk search` goes through it (without loading Kiwi) and falls back when it stops.
 
@@ -434,3 +435,37 @@ def test_serve_defaults_to_loopback():
 
     args = build_parser().parse_args(["serve"])
     assert args.host == "127.0.0.1"
+
+
+def test_lag_on_kafka_is_end_minus_committed(tmp_path):
+    """On a real Apache Kafka (whose end offsets are right, unlike tansu's) lag is shown per partition."""
+    from kafka import KafkaConsumer, TopicPartition
+    from kafka.structs import OffsetAndMetadata
+
+    from services.desk import ops
+    from services.feed import producer, send_raw
+
+    with running_pipeline(tmp_path, broker="kafka", stages=()) as pipeline:
+        cfg = pipeline.cfg
+        prod = producer(cfg)
+        for raw in raw_articles():
+            send_raw(prod, raw)
+        prod.flush()
+        prod.close()
+        fed = len(_read_topic(cfg, topics.RAW))
+        consumer = KafkaConsumer(bootstrap_servers=cfg.bootstrap_servers, group_id="citydesk-cleaner",
+                                 enable_auto_commit=False)
+        first = TopicPartition(topics.RAW, 0)
+        consumer.assign([first])
+        consumer.commit({first: OffsetAndMetadata(2, "", -1)})  # the cleaner's group has done 2 of partition 0
+        ends = consumer.end_offsets([first, TopicPartition(topics.RAW, 1)])
+        consumer.close()
+        lag = ops.lag(cfg)
+    assert lag.available and lag.note == ""
+    rows = {(r["topic"], r["partition"]): r for r in lag.rows}
+    assert sum(ends.values()) == fed == len(raw_articles())
+    row = rows[(topics.RAW, 0)]
+    assert (row["committed"], row["end"], row["lag"]) == (2, ends[first], ends[first] - 2)
+    second = rows[(topics.RAW, 1)]
+    assert second["committed"] is None and second["lag"] == second["end"] == ends[TopicPartition(topics.RAW, 1)]
+    assert rows[(topics.CLEAN, 0)]["lag"] == 0
