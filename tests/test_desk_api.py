@@ -161,6 +161,17 @@ def test_article_without_evidence_shows_the_sentence_naming_both(cfg, articles):
     assert 'class="place partner"' in str(rel["evidence"][0]["html"])
 
 
+def test_only_web_urls_become_links(tmp_path, articles):
+    from services.desk.app import create_app
+    from services.settings import Settings
+
+    write_store(tmp_path / "store", [articles[0].model_copy(update={"id": "js", "url": "javascript:alert(1)"})])
+    cfg = Settings(data_dir=tmp_path, bootstrap_servers=f"127.0.0.1:{free_port()}")
+    with starlette_testclient.TestClient(create_app(cfg, warm=False), base_url="http://127.0.0.1") as c:
+        page = c.get("/article/js").text
+    assert "javascript:alert(1)" in page and 'href="javascript:' not in page
+
+
 def test_unknown_article_is_404(client):
     assert client.get("/article/no-such-id").status_code == 404
     assert client.get("/api/article/no-such-id").status_code == 404
@@ -411,6 +422,8 @@ def test_serve_binds_loopback_and_the_cli_searches_through_it(cfg, store):
         assert via_desk["modules"] == {"kiwi": False, "tantivy": False}, "the CLI asked the desk"
         expected = store.search(SearchQuery(text="협력", country=["CN"], limit=5))
         assert SearchResults.model_validate(via_desk["results"]) == expected
+        longer = _run_cli(cfg, "협력", "--limit", "500")
+        assert longer["modules"]["kiwi"], "a list longer than the desk's page is searched in-process, whole"
     finally:
         desk.stop()
     assert not discovery_path(cfg).exists(), "a stopped desk removes its discovery file"

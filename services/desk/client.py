@@ -17,9 +17,11 @@ from services.settings import Settings
 
 
 def search_via_desk(cfg: Settings, query: SearchQuery, timeout: float = 5.0) -> SearchResults | None:
-    from services.desk.queries import query_params
+    from services.desk.queries import MAX_LIMIT, query_params
     from services.desk.server import read_discovery
 
+    if query.limit > MAX_LIMIT:  # the desk caps a page of hits; a longer list is the in-process search's
+        return None
     info = read_discovery(cfg)
     if info is None:
         return None

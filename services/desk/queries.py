@@ -12,9 +12,11 @@ from __future__ import annotations
 
 import json
 import re
+import time
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime, time, timedelta, timezone
+from datetime import UTC, datetime, timedelta, timezone
+from datetime import time as daytime
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -64,7 +66,7 @@ def _date(value: str, name: str, end_of_day: bool) -> datetime:
     except ValueError as exc:
         raise BadQuery(f"{name}: {value!r} is not a date (YYYY-MM-DD)") from exc
     if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value.strip()) and end_of_day:
-        parsed = datetime.combine(parsed.date(), time(23, 59, 59, 999000))  # the whole last day
+        parsed = datetime.combine(parsed.date(), daytime(23, 59, 59, 999000))  # the whole last day
     return parsed if parsed.tzinfo else parsed.replace(tzinfo=KST)
 
 
@@ -221,14 +223,20 @@ class Located:
 
 class PlaceLocator:
     """Where a place is, as the tagger recorded it in an article that names it (the store is the only source:
-    no second gazetteer to disagree with the articles). Remembered for the server's life."""
+    no second gazetteer to disagree with the articles). Remembered for the server's life; a place found without
+    coordinates is asked again after a minute (an article indexed since may give them)."""
+
+    RETRY_S = 60.0
 
     def __init__(self) -> None:
-        self.known: dict[str, Located | None] = {}
+        self.known: dict[str, Located] = {}
+        self.unknown: dict[str, float] = {}  # name → when it was last looked for in vain
 
     def locate(self, store: ArticleStore, name: str) -> Located | None:
         if name in self.known:
             return self.known[name]
+        if time.monotonic() - self.unknown.get(name, -self.RETRY_S) < self.RETRY_S:
+            return None
         found = None
         for hit in store.search(SearchQuery(place=[name], limit=3, facet_size=1)).hits:
             doc = store.get(hit.id) or {}
@@ -240,7 +248,10 @@ class PlaceLocator:
                     break
             if found:
                 break
-        self.known[name] = found
+        if found is None:
+            self.unknown[name] = time.monotonic()
+        else:
+            self.known[name] = found
         return found
 
 
