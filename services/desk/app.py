@@ -384,7 +384,8 @@ def _histogram(per_month: list[tuple[str, int]], params: list[tuple[str, str]]) 
     for i, (month, n) in enumerate(per_month):
         since, until = month_range(month)
         h = 0 if n == 0 else max(2.0, (height - 14) * n / top)
-        bars.append({"month": month, "count": n, "x": round(i * step + step * 0.1, 2), "w": round(step * 0.8, 2),
+        w = min(step * 0.8, 36.0)  # a few months must not make bars as wide as the chart
+        bars.append({"month": month, "count": n, "x": round(i * step + (step - w) / 2, 2), "w": round(w, 2),
                      "y": round(height - h, 2), "h": round(h, 2),
                      "href": "/" + _qs([*base, ("since", since), ("until", until)])})
     years: list[dict[str, Any]] = []
