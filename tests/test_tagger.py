@@ -278,3 +278,9 @@ def test_pairs_written_out_are_not_joined_across_a_comma():
 def test_a_government_named_once_as_a_venue_is_not_a_party():
     body = "경상북도는 캘리포니아주와 자매결연을 맺었다. 경북도는 내년 구미에서 열리는 박람회에 캘리포니아주 기업을 초청한다."
     assert {r.korean_party for r in _tag_text("경북도, 캘리포니아주와 자매결연", body).relations} == {"경상북도"}
+
+
+def test_speakers_listed_with_their_title_in_parentheses():
+    body = ("이날 세션에선 나이나벤 페다디야(인도 라즈코트 시장), 알릭스 데술메(미국 노스마이애미 시장) 등이 발표했다. "
+            "한국 기업의 진출(중국시장) 사례도 소개됐다.")
+    assert {p.name for p in _tag_text("기후총회", body).people} == {"나이나벤 페다디야", "알릭스 데술메"}

@@ -92,6 +92,7 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
             found[name] = Person(name=name, role=full_role, affiliation=affiliation)
         spans.append((words[first][1], words[j][1] + len(words[j][0])))
     romanised = _romanised_names(text, reporter, res, found, spans)
+    _names_with_role_in_parentheses(text, reporter, res, found, spans)
     # 루이스 플라자 세로나비아 구청장: the romanisation says where the name ends.
     for name in [n for n in found if any(n != r and set(n.split()) & set(r.split()) for r in romanised)]:
         del found[name]
@@ -130,6 +131,32 @@ def _romanised_names(text: str, reporter: str | None, res: Resources, found: dic
         found.setdefault(name, Person(name=name, role=role[0] + role[1]))
         spans.append((m.end(1) - len(name), m.end(1)))
     return names
+
+
+def _names_with_role_in_parentheses(text: str, reporter: str | None, res: Resources, found: dict[str, Person],
+                                    spans: list[tuple[int, int]]) -> None:
+    """나이나벤 페다디야(인도 라즈코트 시장), 알릭스 데술메(미국 노스마이애미 시장): a name with its title in
+    parentheses after it, as lists of speakers write them."""
+    g, rules = res.gazetteer, res.rules
+    for m in _NAME_THEN_ROLE.finditer(text):
+        words = m.group(1).split()[-3:]
+        while words and rules.strip_particles(words[0]) != words[0]:
+            words = words[1:]  # 이날 세션에선 NAME(…): the words before the name carry particles
+        inside = m.group(2).split()
+        role = _role_split(inside[-1], rules)
+        if (role is None or not all(re.fullmatch(r"[가-힣]{1,8}", w) for w in words) or len(" ".join(words)) < 3
+                or any(w in g.by_surface or w in rules.not_names or _role_split(w, rules) for w in words)):
+            continue
+        if role[0] and role[1] in rules.ambiguous_roles and not _place_prefix(role[0], res) \
+                and not any(w in g.by_surface for w in inside[:-1]):
+            continue  # (중국시장): a market, not a mayor
+        name = " ".join(words)
+        if name != reporter and name not in found:
+            found[name] = Person(name=name, role=m.group(2).strip())
+            spans.append((m.end(1) - len(name), m.end(1)))
+
+
+_NAME_THEN_ROLE = re.compile(r"((?:[가-힣]{1,8} ){0,3}[가-힣]{1,8})\(([가-힣 ]{1,30})\)")
 
 
 def _place_prefix(prefix: str, res: Resources) -> bool:
