@@ -139,17 +139,18 @@ def _names_with_role_in_parentheses(text: str, reporter: str | None, res: Resour
     parentheses after it, as lists of speakers write them."""
     g, rules = res.gazetteer, res.rules
     for m in _NAME_THEN_ROLE.finditer(text):
-        words = m.group(1).split()[-3:]
-        while words and rules.strip_particles(words[0]) != words[0]:
-            words = words[1:]  # 이날 세션에선 NAME(…): the words before the name carry particles
+        words = m.group(1).split()
+        marked = [i for i, w in enumerate(words) if rules.strip_particles(w) != w]
+        words = words[marked[-1] + 1 if marked else 0:][-3:]  # 이날 세션에선 NAME(…): particles end what precedes
         inside = m.group(2).split()
         role = _role_split(inside[-1], rules)
         if (role is None or not all(re.fullmatch(r"[가-힣]{1,8}", w) for w in words) or len(" ".join(words)) < 3
                 or any(w in g.by_surface or w in rules.not_names or _role_split(w, rules) for w in words)):
             continue
-        if role[0] and role[1] in rules.ambiguous_roles and not _place_prefix(role[0], res) \
-                and not any(w in g.by_surface for w in inside[:-1]):
-            continue  # (중국시장): a market, not a mayor
+        places = [e for w in [role[0], *inside[:-1]] for e in g.by_surface.get(w, []) if e.kind != "country"]
+        after_country = len(inside) >= 2 and any(e.kind == "country" for e in g.by_surface.get(inside[0], []))
+        if role[1] in rules.ambiguous_roles and not places and not after_country:
+            continue  # (중국시장): a market, not a mayor; (인도 라즈코트 시장) names its city
         name = " ".join(words)
         if name != reporter and name not in found:
             found[name] = Person(name=name, role=m.group(2).strip())
