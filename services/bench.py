@@ -253,7 +253,7 @@ def _warm_pipeline(pipeline: Any, raws: list[RawArticle]) -> None:
 
 def run_end_to_end(report: Report, raws: list[RawArticle], work_dir: Path, rate: float, latency_n: int) -> None:
     from services.feed import producer, send_raw
-    from services.indexer.store import open_store
+    from services.indexer import open_store
     from services.pipeline import Pipeline, wait_until_done
 
     cfg = _settings(work_dir, "e2e", partitions=4, batch_within_s=0.1)

@@ -29,7 +29,8 @@ Configuration comes from CITYDESK_* environment variables (see the README's tabl
 
 
 def _cmd_run(args: argparse.Namespace, cfg: Settings) -> int:
-    from services.indexer.store import SearchQuery, open_store
+    from services.indexer import open_store
+    from services.indexer.store import SearchQuery
     from services.pipeline import Pipeline, default_examples, feed_paths, wait_until_done
 
     paths = args.paths or default_examples()
@@ -201,7 +202,8 @@ def _print_results(results, query) -> None:  # type: ignore[no-untyped-def]
 
 
 def _cmd_search(args: argparse.Namespace, cfg: Settings) -> int:
-    from services.indexer.store import SearchQuery, open_store
+    from services.indexer import open_store
+    from services.indexer.store import SearchQuery
 
     query = SearchQuery(text=" ".join(args.query), sector=args.sector, place=args.place, country=args.country,
                         person=args.person, relation=args.relation, partner=args.partner,

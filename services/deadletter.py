@@ -32,6 +32,9 @@ def describe(exc: BaseException) -> tuple[str, str]:
         return "invalid_message", "; ".join(parts)
     if isinstance(exc, UnicodeDecodeError):
         return "invalid_utf8", f"payload is not UTF-8 text ({exc.reason} at byte {exc.start})"
+    kind = getattr(exc, "error_type", None)  # a refusal or a failure that names its own kind (destinations, isolation)
+    if isinstance(kind, str):
+        return kind, str(exc)
     return type(exc).__name__, str(exc) or repr(exc)
 
 

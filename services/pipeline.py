@@ -115,7 +115,7 @@ def wait_until_done(pipeline: Pipeline, ids: list[str], timeout: float, progress
     from tqdm import tqdm
 
     from services.dlq import read_dead_letters
-    from services.indexer.store import open_store
+    from services.indexer import open_store
 
     wanted = set(ids)
     indexed: set[str] = set()

@@ -8,10 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable
+from dataclasses import dataclass
 
 from pydantic import BaseModel
 
 from schemas import CleanArticle, RawArticle, TaggedArticle, topics
+from services.destinations import Target, ToStore, ToTopic
 
 # Bodies larger than this are refused: no news article is that long, and Kiwi's time grows with length.
 MAX_BODY_BYTES = 2_000_000
@@ -57,12 +59,22 @@ def parse_tagged(payload: bytes) -> TaggedArticle:
     return TaggedArticle.model_validate(parse_json(payload))
 
 
-# stage name → (input topic, output topic, function). The indexer's output is the store.
-STAGES: dict[str, tuple[str, str | None, Callable[[bytes], BaseModel]]] = {
-    "cleaner": (topics.RAW, topics.CLEAN, clean_message),
-    "tagger": (topics.CLEAN, topics.TAGGED, tag_message),
-    "indexer": (topics.TAGGED, None, parse_tagged),
-}
+@dataclass(frozen=True)
+class Stage:
+    """One stage of the pipeline as a value: what it reads, the pure function it applies to each message's bytes,
+    where the results go, what it loads before joining its group, and how long one message may take.
+    Adding a stage (stories, ties) is one more entry in STAGES; services/workers.py runs any of them alike."""
+
+    name: str
+    source: str  # the topic it consumes
+    function: Callable[[bytes], BaseModel]
+    destination: Target  # ToTopic(name) or ToStore()
+    warm_up: Callable[[], None] | None = None
+    budget_s: float = 10.0  # per message: a batch running past budget × its size is hung (/health fails)
+
+    @property
+    def output_topic(self) -> str | None:
+        return self.destination.topic if isinstance(self.destination, ToTopic) else None
 
 
 _WARM_UP_RAW = RawArticle(id="warm-up", body="대구시, 청두시와 자매결연 교류 확대\n" + "\n".join(
@@ -73,15 +85,30 @@ _WARM_UP_RAW = RawArticle(id="warm-up", body="대구시, 청두시와 자매결�
        f"청년 인재 교류와 기업 진출을 함께 추진하기로 했다." for year in range(1990, 2010)]))
 
 
-def warm_up(stage: str) -> None:
-    """Load what a stage needs (Kiwi's model, the gazetteers, the patterns) before the worker joins its group,
-    so the first real article is not held up by seconds of loading."""
-    if stage == "cleaner":
-        clean_message(_WARM_UP_RAW.model_dump_json().encode())
-    elif stage == "tagger":
-        from services.cleaner import clean
+def _warm_cleaner() -> None:
+    """The cleaner's patterns, trafilatura and htmldate, loaded before the worker joins its group."""
+    clean_message(_WARM_UP_RAW.model_dump_json().encode())
 
-        tag_message(clean(_WARM_UP_RAW).model_dump_json().encode())
+
+def _warm_tagger() -> None:
+    """Kiwi's model and the gazetteers: seconds of loading that would otherwise hold up the first real article."""
+    from services.cleaner import clean
+
+    tag_message(clean(_WARM_UP_RAW).model_dump_json().encode())
+
+
+STAGES: dict[str, Stage] = {s.name: s for s in (
+    Stage("cleaner", topics.RAW, clean_message, ToTopic(topics.CLEAN), _warm_cleaner, budget_s=10.0),
+    Stage("tagger", topics.CLEAN, tag_message, ToTopic(topics.TAGGED), _warm_tagger, budget_s=20.0),
+    Stage("indexer", topics.TAGGED, parse_tagged, ToStore(), None, budget_s=5.0),
+)}
+
+
+def warm_up(stage: str) -> None:
+    """Load what a stage needs before the worker joins its group."""
+    load = STAGES[stage].warm_up
+    if load is not None:
+        load()
 
 
 def article_id_of(payload: bytes) -> str | None:

@@ -1,9 +1,13 @@
-"""Faust workers: the thin shell that wires each stage's pure function to its topics.
+"""Faust workers: the wiring of a Stage (services/stages.py) to its topics, and the one loop every stage runs.
 
-Each batch is processed, its results (or dead letters) are sent and their delivery awaited, and only
-then does the loop take the next batch, which is when faust acknowledges the previous one: offsets are
-committed only after the downstream send (or the store write) has succeeded. At-least-once delivery
-with deterministic ids and upserts means each article ends up in the store exactly once.
+The loop, for each batch the stream hands over:
+  1. run the stage's pure function on every message, off the event loop (heartbeats keep flowing);
+  2. deliver the results to the stage's destination (services/destinations.py), waiting with backoff while it is
+     unavailable: nothing is acknowledged meanwhile;
+  3. dead-letter what failed and what the destination refused, by one path, and await those sends too;
+  4. take the next batch, which is when faust acknowledges this one.
+Offsets are therefore committed only after the downstream send or the store write has succeeded: at-least-once
+delivery, with deterministic ids and upserts, so each article ends up in the store exactly once.
 """
 
 from __future__ import annotations
@@ -13,32 +17,58 @@ import atexit
 import logging
 import os
 import time
+from collections.abc import Sequence
+from dataclasses import dataclass
 from typing import Any
 
 import faust
 from pydantic import BaseModel
 
 from schemas import topics
+from services.backoff import Backoff
 from services.deadletter import dead_letter
+from services.destinations import (
+    Destination,
+    Misconfigured,
+    Refusal,
+    Result,
+    StoreDestination,
+    TopicDestination,
+    ToTopic,
+    Unavailable,
+)
 from services.health import WorkerStatus, serve
-from services.indexer.store import ArticleStore, StoreMisconfigured, StoreUnavailable, open_store
 from services.settings import Settings
-from services.stages import STAGES, StageError, article_id_of, warm_up
+from services.stages import STAGES, Stage, article_id_of, warm_up
 
 log = logging.getLogger("citydesk.worker")
-MAX_BACKOFF_S = 30.0
-# A produced message must stay under the broker's and producer's default limit of 1 MB.
-MAX_MESSAGE_BYTES = 900_000
+EX_SOFTWARE, EX_CONFIG = 70, 78  # sysexits: the stream failed (restart me) / the configuration is wrong (fix it)
 
 
-def build_app(stage: str, cfg: Settings, status: WorkerStatus | None = None) -> faust.App:
-    if stage not in STAGES:
-        raise ValueError(f"unknown worker {stage!r}: choose one of {', '.join(STAGES)}")
-    in_topic, out_topic, function = STAGES[stage]
-    datadir = cfg.data_dir / "faust" / stage
+@dataclass(frozen=True)
+class Incoming:
+    """One consumed message, as the loop needs it: its bytes and where it came from."""
+
+    value: bytes
+    topic: str
+    partition: int
+    offset: int
+    headers: dict[str, str]
+
+    @classmethod
+    def of(cls, event: Any) -> Incoming:
+        msg = event.message
+        return cls(msg.value or b"", msg.topic, msg.partition, msg.offset, _headers(msg.headers))
+
+
+def build_app(stage_name: str, cfg: Settings, status: WorkerStatus | None = None) -> faust.App:
+    if stage_name not in STAGES:
+        raise ValueError(f"unknown worker {stage_name!r}: choose one of {', '.join(STAGES)}")
+    stage = STAGES[stage_name]
+    datadir = cfg.data_dir / "faust" / stage.name
     datadir.mkdir(parents=True, exist_ok=True)
     app = faust.App(
-        f"citydesk-{stage}",
+        f"citydesk-{stage.name}",
         broker=[f"kafka://{s.strip()}" for s in cfg.bootstrap_servers.split(",")],
         value_serializer="raw",
         key_serializer="raw",
@@ -54,108 +84,107 @@ def build_app(stage: str, cfg: Settings, status: WorkerStatus | None = None) -> 
         web_enabled=False,
         datadir=str(datadir),
     )
-    source = app.topic(in_topic, partitions=cfg.partitions)
-    out = app.topic(out_topic, partitions=cfg.partitions) if out_topic else None
+    source = app.topic(stage.source, partitions=cfg.partitions)
     dlq = app.topic(topics.DLQ, partitions=cfg.partitions)
-    store_holder: dict[str, ArticleStore] = {}
-    status = status or WorkerStatus(stage)
+    destination = open_destination(stage, app, cfg)
+    atexit.register(destination.close)
+    loop = StageLoop(stage, destination, dlq, status or WorkerStatus(stage.name))
 
-    async def send_dead_letter(exc: BaseException, event: Any) -> Any:
-        msg = event.message
-        payload = msg.value or b""
-        aid = article_id_of(payload)
-        letter = dead_letter(stage, exc, payload, article_id=aid, topic=msg.topic, partition=msg.partition,
-                             offset=msg.offset, headers=_headers(msg.headers))
-        log.warning("%s: dead-lettered %s:%s@%s (%s): %s", stage, msg.topic, msg.partition, msg.offset,
-                    letter.error_type, letter.error[:300], extra={"article_id": aid, "stage": stage})
-        return await dlq.send(key=(aid or letter.id).encode(), value=letter.model_dump_json().encode())
-
-    def run_batch(payloads: list[bytes]) -> list[BaseModel | BaseException]:
-        results: list[BaseModel | BaseException] = []
-        for payload in payloads:
-            try:
-                results.append(function(payload))
-            except Exception as exc:
-                results.append(exc)
-        return results
-
-    async def write_with_retry(store: ArticleStore, batch: list) -> Any:
-        backoff = 0.5
-        while True:
-            try:
-                result = await asyncio.get_running_loop().run_in_executor(None, store.write, batch)
-                if status.state == "degraded":
-                    log.info("indexer: store available again", extra={"stage": stage})
-                status.update(state="ok")
-                return result
-            except StoreUnavailable as exc:
-                log.warning("indexer: store unavailable (%s); retrying the batch of %d in %.1f s",
-                            exc, len(batch), backoff)
-                status.update(state="degraded", retried=status.retried + 1, last_error=str(exc)[:500])
-                await asyncio.sleep(backoff)
-                backoff = min(backoff * 2, MAX_BACKOFF_S)
-
-    @app.agent(source, name=f"citydesk-{stage}")
+    @app.agent(source, name=f"citydesk-{stage.name}")
     async def process(stream: faust.StreamT) -> None:
         try:
-            await process_batches(stream)
-        except StoreMisconfigured as exc:
+            loop.status.update(ready=True, state="ok")
+            async for events in stream.take_events(cfg.batch_size, within=cfg.batch_within_s):
+                await loop.handle([Incoming.of(e) for e in events])
+        except Misconfigured as exc:
             # Retrying cannot help (credentials, privileges): say what to fix and exit with EX_CONFIG.
-            log.error("%s: configuration error, the batch is not retried: %s", stage, exc, extra={"stage": stage})
+            log.error("%s: configuration error, the batch is not retried: %s", stage.name, exc,
+                      extra={"stage": stage.name})
             logging.shutdown()
-            os._exit(78)
+            os._exit(EX_CONFIG)
         except Exception:
             # A crashed agent leaves the process alive with its stream stopped, the worst of both: exit instead,
             # so the supervisor (citydesk run, compose) restarts it and the unacknowledged batch comes back.
-            log.exception("%s: the stream failed; exiting so the worker is restarted", stage)
+            log.exception("%s: the stream failed; exiting so the worker is restarted", stage.name)
             logging.shutdown()
-            os._exit(70)
-
-    async def process_batches(stream: faust.StreamT) -> None:
-        loop = asyncio.get_running_loop()
-        status.update(ready=True, state="ok")
-        async for events in stream.take_events(cfg.batch_size, within=cfg.batch_within_s):
-            started = time.perf_counter()
-            # CPU-bound work (Kiwi) runs off the event loop so heartbeats keep flowing.
-            results = await loop.run_in_executor(None, run_batch, [e.message.value or b"" for e in events])
-            pending, dead = [], 0
-            good = []
-            for event, result in zip(events, results, strict=True):
-                if isinstance(result, BaseException):
-                    pending.append(await send_dead_letter(result, event))
-                    dead += 1
-                else:
-                    good.append((event, result))
-            if out is not None:
-                for event, result in good:
-                    value = result.model_dump_json().encode()
-                    if len(value) > MAX_MESSAGE_BYTES:  # the broker would refuse it and the stream would stop
-                        pending.append(await send_dead_letter(StageError(
-                            f"result of {len(value):,} bytes exceeds the {MAX_MESSAGE_BYTES:,}-byte message limit"),
-                            event))
-                        dead += 1
-                        continue
-                    pending.append(await out.send(key=result.id.encode(), value=value))  # type: ignore[attr-defined]
-            elif good:
-                if "store" not in store_holder:
-                    store_holder["store"] = open_store(cfg, writer=True)
-                    atexit.register(store_holder["store"].close)
-                written = await write_with_retry(store_holder["store"], [r for _, r in good])
-                by_id = {r.id: e for e, r in good}  # type: ignore[attr-defined]
-                for rejection in written.rejected:
-                    event = by_id.get(rejection.article_id)
-                    if event is not None:
-                        pending.append(await send_dead_letter(
-                            ValueError(f"store rejected the document: {rejection.reason}"), event))
-                        dead += 1
-            await asyncio.gather(*pending)  # delivered before this batch is acknowledged
-            status.update(consumed=status.consumed + len(events), produced=status.produced + len(events) - dead,
-                          dead_lettered=status.dead_lettered + dead, last_batch_at=time.time())
-            log.info("%s: %d in, %d out, %d dead-lettered in %.2f s", stage, len(events), len(events) - dead,
-                     dead, time.perf_counter() - started,
-                     extra={"stage": stage, "duration_s": round(time.perf_counter() - started, 3)})
+            os._exit(EX_SOFTWARE)
 
     return app
+
+
+def open_destination(stage: Stage, app: faust.App, cfg: Settings) -> Destination:
+    if isinstance(stage.destination, ToTopic):
+        return TopicDestination(app.topic(stage.destination.topic, partitions=cfg.partitions))
+    from services.indexer import open_store
+
+    return StoreDestination(lambda: open_store(cfg, writer=True))
+
+
+class StageLoop:
+    """One batch at a time: process, deliver, dead-letter, and only then let faust acknowledge it."""
+
+    def __init__(self, stage: Stage, destination: Destination, dlq: Any, status: WorkerStatus) -> None:
+        self.stage, self.destination, self.dlq, self.status = stage, destination, dlq, status
+
+    async def handle(self, batch: Sequence[Incoming]) -> None:
+        started = time.perf_counter()
+        # 1. the pure function, off the event loop (Kiwi is CPU-bound; heartbeats must keep flowing)
+        outcomes = await asyncio.get_running_loop().run_in_executor(None, self.run, [m.value for m in batch])
+        results = [Result(n, str(getattr(o, "id", "")).encode(), o) for n, o in enumerate(outcomes)
+                   if isinstance(o, BaseModel)]
+        failures = [Refusal(n, o) for n, o in enumerate(outcomes) if isinstance(o, BaseException)]
+        # 2. delivered whole, or the batch waits
+        refusals = await self.deliver(results) if results else []
+        # 3. one path to the DLQ for both
+        await self.dead_letter(batch, failures + refusals)
+        dead = len(failures) + len(refusals)
+        elapsed = time.perf_counter() - started
+        st = self.status
+        st.update(consumed=st.consumed + len(batch), produced=st.produced + len(batch) - dead,
+                  dead_lettered=st.dead_lettered + dead, last_batch_at=time.time())
+        log.info("%s: %d in, %d out, %d dead-lettered in %.2f s", self.stage.name, len(batch), len(batch) - dead,
+                 dead, elapsed, extra={"stage": self.stage.name, "duration_s": round(elapsed, 3)})
+        # 4. returning lets the stream take the next batch: faust acknowledges this one then
+
+    def run(self, payloads: list[bytes]) -> list[BaseModel | BaseException]:
+        outcomes: list[BaseModel | BaseException] = []
+        for payload in payloads:
+            try:
+                outcomes.append(self.stage.function(payload))
+            except Exception as exc:
+                outcomes.append(exc)
+        return outcomes
+
+    async def deliver(self, results: list[Result]) -> list[Refusal]:
+        backoff = Backoff()
+        while True:
+            try:
+                refusals = await self.destination.deliver(results)
+            except Unavailable as exc:
+                wait = exc.retry_after if exc.retry_after is not None else backoff.next()
+                log.warning("%s: %s unavailable (%s); retrying the batch of %d in %.1f s", self.stage.name,
+                            self.destination.name, exc, len(results), wait, extra={"stage": self.stage.name})
+                self.status.update(state="degraded", retried=self.status.retried + 1, last_error=str(exc)[:500])
+                await asyncio.sleep(wait)
+                continue
+            if self.status.state == "degraded":
+                log.info("%s: %s available again", self.stage.name, self.destination.name,
+                         extra={"stage": self.stage.name})
+                self.status.update(state="ok")
+            return refusals
+
+    async def dead_letter(self, batch: Sequence[Incoming], refusals: list[Refusal]) -> None:
+        pending = []
+        for refusal in sorted(refusals, key=lambda r: r.index):
+            msg = batch[refusal.index]
+            aid = article_id_of(msg.value)
+            letter = dead_letter(self.stage.name, refusal.error, msg.value, article_id=aid, topic=msg.topic,
+                                 partition=msg.partition, offset=msg.offset, headers=msg.headers)
+            log.warning("%s: dead-lettered %s:%s@%s (%s): %s", self.stage.name, msg.topic, msg.partition, msg.offset,
+                        letter.error_type, letter.error[:300], extra={"article_id": aid, "stage": self.stage.name})
+            pending.append(await self.dlq.send(key=(aid or letter.id).encode(),
+                                               value=letter.model_dump_json().encode()))
+        await asyncio.gather(*pending)  # delivered before this batch is acknowledged
 
 
 def _headers(raw: Any) -> dict[str, str]:

@@ -99,7 +99,7 @@ def _api(url: str) -> dict:
 @pytest.fixture(scope="module")
 def inputs(desk):
     """What each scenario does, chosen from the store's own data (so the test follows the tagger's output)."""
-    from services.indexer.store import open_store
+    from services.indexer import open_store
 
     cfg, url = desk
     store = open_store(cfg)

@@ -16,7 +16,8 @@ import pytest
 from schemas import topics
 from services.dlq import read_dead_letters
 from services.feed import producer
-from services.indexer.store import SearchQuery, open_store
+from services.indexer import open_store
+from services.indexer.store import SearchQuery
 from services.pipeline import feed_paths, wait_until_done
 from tests.conftest import EXAMPLES, SEEDS, free_port, report, require_engine, running_pipeline
 

@@ -13,7 +13,7 @@ import pytest
 from schemas import RawArticle, topics
 from services.dlq import read_dead_letters
 from services.feed import producer
-from services.indexer.store import open_store
+from services.indexer import open_store
 from services.pipeline import wait_until_done
 from tests.conftest import EXAMPLES, pipeline_figures, report, running_pipeline
 

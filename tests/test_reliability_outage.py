@@ -112,7 +112,7 @@ def test_replaying_a_dead_letter_twice_indexes_the_article_once(tmp_path, broker
         prod.close()
         letters = [d for d in read_dead_letters(cfg) if d.id == "letter-1"]
         assert replay(cfg, letters) == 1 and replay(cfg, letters) == 1
-        from services.indexer.store import open_store
+        from services.indexer import open_store
 
         store = open_store(cfg)
         deadline = time.monotonic() + 120

@@ -52,7 +52,8 @@ from services.desk.queries import (
     sector_labels,
 )
 from services.desk.security import SESSION_COOKIE, Csrf, SecurityHeaders, allowed_hosts, same_origin
-from services.indexer.store import ArticleStore, SearchQuery, open_store
+from services.indexer import open_store
+from services.indexer.store import ArticleStore, SearchQuery
 from services.settings import Settings
 
 HERE = Path(__file__).resolve().parent

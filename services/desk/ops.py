@@ -53,7 +53,7 @@ def lag(cfg: Settings) -> Lag:
         return Lag(False, down)
     trust_end = getattr(cfg, "broker", "tansu") != "tansu"
     rows = []
-    for stage, (in_topic, _out, _fn) in STAGES.items():
+    for stage, in_topic in ((s.name, s.source) for s in STAGES.values()):
         group = f"citydesk-{stage}"  # the faust app id of services/workers.py
         # A consumer of the group that never subscribes: it reads the group's committed offsets (OffsetFetch)
         # without joining it, so the workers are not rebalanced.

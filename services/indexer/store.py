@@ -117,15 +117,3 @@ def index_fields(article: TaggedArticle) -> dict[str, list[str]]:
         "relation_pair": sorted({f"{r.korean_party} → {r.partner}" for r in article.relations}),
     }
 
-
-def open_store(settings=None, *, writer: bool = False) -> ArticleStore:  # type: ignore[no-untyped-def]
-    from services.settings import settings as current
-
-    cfg = settings or current()
-    if cfg.store == "elasticsearch":
-        from services.indexer.elastic import ElasticsearchStore, es_client
-
-        return ElasticsearchStore(cfg.elasticsearch_url, cfg.elasticsearch_index, client=es_client(cfg))
-    from services.indexer.embedded import EmbeddedStore
-
-    return EmbeddedStore(cfg.store_dir, writer=writer)

@@ -1,0 +1,190 @@
+"""Where a stage's results go: the next topic or the search store, behind one contract.
+
+Shaped after Quix Streams' sinks (a sink is flushed before the checkpoint; `SinkBackpressureError(retry_after)` makes
+the app wait and retry), written for citydesk's worker loop:
+
+- `Destination.deliver(results)` delivers a whole batch and answers with the *refusals*: results it will never take
+  for their own content (a result too large for a message, a document the store rejected). The worker dead-letters
+  refusals by the same path as the stage's own failures.
+- It raises `Unavailable(retry_after)` when the whole batch must wait (the store is down, overloaded, its disk is
+  full, another writer holds its lock): the worker backs off, reports itself degraded and delivers the same batch
+  again. Nothing is acknowledged meanwhile.
+- It raises `Misconfigured` when retrying cannot help (credentials, privileges): the worker exits 78 with the reason.
+
+Store errors are sorted into these three kinds in one place, `store_error_kind`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+from abc import ABC, abstractmethod
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any, Literal
+
+from pydantic import BaseModel
+
+if TYPE_CHECKING:
+    from services.indexer.store import ArticleStore
+
+# A produced message must stay under the broker's and producer's default limit of 1 MB.
+MAX_MESSAGE_BYTES = 900_000
+
+
+@dataclass(frozen=True)
+class Result:
+    """One processed message on its way out: `index` is its position in the batch, so a refusal finds its input."""
+
+    index: int
+    key: bytes
+    value: BaseModel
+    headers: list[tuple[str, bytes]] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class Refusal:
+    """A result the destination will never take, and why (an exception, as the stage's own failures are)."""
+
+    index: int
+    error: BaseException
+
+
+class Unavailable(Exception):
+    """The whole batch must wait: try it again after `retry_after` seconds (None: the worker's backoff decides)."""
+
+    def __init__(self, reason: str, retry_after: float | None = None) -> None:
+        super().__init__(reason)
+        self.retry_after = retry_after
+
+
+class Misconfigured(Exception):
+    """The destination refuses us as configured; retrying cannot help. The text says what to fix."""
+
+
+class Oversized(ValueError):
+    """A result larger than one message may be."""
+
+
+class DocumentRejected(ValueError):
+    """The store refused this document for its content (a mapping conflict, a field too large …)."""
+
+    def __init__(self, reason: str, error_type: str = "document_rejected") -> None:
+        super().__init__(f"store rejected the document: {reason}")
+        self.error_type = error_type
+
+
+class Destination(ABC):
+    name: str
+
+    @abstractmethod
+    async def deliver(self, results: Sequence[Result]) -> list[Refusal]:
+        """Deliver every result that can be delivered and return the others as refusals; raise Unavailable when
+        the batch must wait whole, Misconfigured when it never can."""
+
+    def close(self) -> None:  # noqa: B027 - only stores hold something open
+        pass
+
+
+class TopicDestination(Destination):
+    """The next stage's topic. A result larger than `max_bytes` is refused (the broker would refuse it, and the
+    stream would stop on that batch forever); the others are sent and their delivery awaited."""
+
+    def __init__(self, topic: Any, max_bytes: int = MAX_MESSAGE_BYTES) -> None:
+        self.topic = topic
+        self.name = str(topic.get_topic_name()) if hasattr(topic, "get_topic_name") else str(topic)
+        self.max_bytes = max_bytes
+
+    async def deliver(self, results: Sequence[Result]) -> list[Refusal]:
+        refusals, pending = [], []
+        for result in results:
+            value = result.value.model_dump_json().encode()
+            if len(value) > self.max_bytes:
+                refusals.append(Refusal(result.index, Oversized(
+                    f"result of {len(value):,} bytes exceeds the {self.max_bytes:,}-byte message limit")))
+                continue
+            pending.append(await self.topic.send(key=result.key, value=value, headers=result.headers))
+        await asyncio.gather(*pending)  # every send acknowledged by the broker before the batch is
+        return refusals
+
+
+StoreErrorKind = Literal["retryable", "configuration", "document"]
+# An OS error with these numbers is the machine's state, not the document's: the batch waits until it changes.
+_RETRYABLE_ERRNO = {errno.ENOSPC, errno.EDQUOT, errno.EAGAIN, errno.EBUSY, errno.ENOMEM, errno.EMFILE, errno.ENFILE,
+                    errno.EIO}
+
+
+def store_error_kind(exc: BaseException) -> StoreErrorKind | None:
+    """Which of the three kinds a store error is, or None when it is not a store error we know (a bug: the worker
+    exits and the batch comes back)."""
+    from services.indexer.store import StoreMisconfigured, StoreUnavailable
+
+    if isinstance(exc, StoreUnavailable):
+        return "retryable"
+    if isinstance(exc, StoreMisconfigured):
+        return "configuration"
+    if isinstance(exc, OSError):
+        if exc.errno in _RETRYABLE_ERRNO:
+            return "retryable"
+        if exc.errno in (errno.EACCES, errno.EPERM, errno.EROFS):
+            return "configuration"
+    text = str(exc)
+    # tantivy reports through ValueError: another writer holds the index lock, or the disk is full.
+    if isinstance(exc, ValueError) and any(w in text for w in ("LockBusy", "No space left", "Too many open files")):
+        return "retryable"
+    if isinstance(exc, ValueError) and ("Permission denied" in text or "Read-only file system" in text):
+        return "configuration"
+    return None
+
+
+class StoreDestination(Destination):
+    """The search store. A document the store rejects for its content is refused (to the DLQ); a store that cannot
+    take writes now makes the batch wait; a store that refuses our configuration stops the worker."""
+
+    name = "store"
+
+    def __init__(self, open_store: Callable[[], ArticleStore]) -> None:
+        self._open = open_store
+        self._store: ArticleStore | None = None
+
+    def _write(self, batch: list[Any]) -> Any:
+        if self._store is None:
+            self._store = self._open()  # opening may fail too (a held writer lock): sorted like a write
+        # The stories/ties work adds services.indexer.placement.index_batch(store, batch); until it lands, the
+        # worker writes the batch as it always did.
+        return self._store.write(batch)
+
+    async def deliver(self, results: Sequence[Result]) -> list[Refusal]:
+        batch = [r.value for r in results]
+        try:
+            written = await asyncio.get_running_loop().run_in_executor(None, self._write, batch)
+        except Exception as exc:
+            kind = store_error_kind(exc)
+            if kind == "retryable":
+                raise Unavailable(f"{type(exc).__name__}: {exc}"[:500]) from exc
+            if kind == "configuration":
+                raise Misconfigured(str(exc)) from exc
+            raise
+        by_id = {getattr(r.value, "id", None): r.index for r in results}
+        return [Refusal(by_id[rejection.article_id], DocumentRejected(rejection.reason, rejection.error_type))
+                for rejection in written.rejected if rejection.article_id in by_id]
+
+    def close(self) -> None:
+        if self._store is not None:
+            self._store.close()
+            self._store = None
+
+
+# -- what a Stage names as its destination; the worker opens it ------------------------------------------------
+
+@dataclass(frozen=True)
+class ToTopic:
+    topic: str
+
+
+@dataclass(frozen=True)
+class ToStore:
+    pass
+
+
+Target = ToTopic | ToStore
