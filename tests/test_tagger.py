@@ -284,3 +284,14 @@ def test_speakers_listed_with_their_title_in_parentheses():
     body = ("이날 세션에선 애나 레이놀즈(호주 호바트 시장), 알릭스 데술메(미국 노스마이애미 시장) 등이 발표했다. "
             "한국 기업의 진출(중국시장) 사례도 소개됐다.")
     assert {p.name for p in _tag_text("기후총회", body).people} == {"애나 레이놀즈", "알릭스 데술메"}
+
+
+@pytest.mark.parametrize("body, visit", [
+    ("광양시는 14일 타이중시청 회의실에서 대만 타이중시와 우호 도시 협약을 체결했다.", True),
+    ("이상일 용인시장이 18일(현지 시각) 아랍에미리트 아즈만시와 우호 협약을 맺었다.", True),
+    ("대구시장은 대만 타이베이시에서 열린 스마트시티 엑스포에 온라인으로 참가했다.", False),
+    ("지난 2016년 총회는 인도네시아 탕그랑셀라탄에서 개최되었고 대전시는 탕그랑셀라탄과 우호협력관계를 맺었다.", False),
+])
+def test_a_visit_implied_by_where_it_happened(body, visit):
+    t = _tag_text("교류", body)
+    assert any("visit" in r.kinds for r in t.relations) is visit, [(r.partner, r.kinds) for r in t.relations]

@@ -96,13 +96,17 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
     # 루이스 플라자 세로나비아 구청장: the romanisation says where the name ends.
     for name in [n for n in found if any(n != r and set(n.split()) & set(r.split()) for r in romanised)]:
         del found[name]
-    # 대전광역시(시장 허태정)
-    for m in re.finditer(r"([가-힣]+)\((" + "|".join(rules.roles) + r")\s+([가-힣]{2,4})\)", text):
+    # 대전광역시(시장 허태정), 미토요시(시장 야마시타 아키시): the name's words are a name, never a place
+    for m in re.finditer(r"([가-힣]+)\((" + "|".join(rules.roles) + r")\s+([가-힣]{2,6}(?: [가-힣]{2,6}){0,2})\)",
+                         text):
         place, role, name = m.group(1), m.group(2), m.group(3)
-        if (name not in found or found[name].affiliation is None) and place in g.by_surface and name != reporter:
-            entry = g.by_surface[place][0]
-            found[name] = Person(name=name, role=f"{_short(entry)}{role}", affiliation=entry.name)
-            spans.append((m.start(3), m.end(3)))
+        entry = g.by_surface[place][0] if place in g.by_surface else None
+        if name == reporter or (" " not in name and entry is None):
+            continue
+        if name not in found or found[name].affiliation is None:
+            found[name] = Person(name=name, role=f"{_short(entry)}{role}" if entry else f"{place} {role}",
+                                 affiliation=entry.name if entry else None)
+        spans.append((m.start(3), m.end(3)))
     return _without_name_parts(found), spans
 
 

@@ -161,6 +161,15 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
         written_pairs = [(g, p) for g in g_here for p in p_here
                          if _paired_in_text(text, g, p, rules.pair_connectors, mentions)]
         countries_here = {m.entry.country for m in countries if s.start <= m.start < s.end}
+        # Something signed or held at the partner's place (타이중시청 회의실에서 … 협약을 체결): the Korean side went.
+        years = [int(y) for y in _YEAR.findall(s.text)]
+        past = bool(years) and (published_year is None or min(years) < published_year)
+        if any(kind != "visit" for kind, _ in hits) and not past:
+            for p in p_here:
+                if rules.at_place.match(text, p.end, s.end):
+                    hits.append(("visit", p.start))
+        if any(w in s.text for w in rules.remote_markers):
+            hits = [(kind, pos) for kind, pos in hits if kind != "visit"]  # 온라인으로 참가: nobody travelled
         for kind, pos in hits:
             if written_pairs and kind in (*TIES, "agreement"):
                 for g, p in written_pairs:

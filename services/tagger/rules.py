@@ -31,6 +31,8 @@ class Rules:
     prefix_place_suffixes: tuple[str, ...]
     prefix_fillers: tuple[str, ...]
     tie_age: re.Pattern[str]
+    at_place: re.Pattern[str]
+    remote_markers: tuple[str, ...]
     locative_particles: tuple[str, ...]
     signing_verbs: tuple[str, ...]
     pair_connectors: re.Pattern[str]
@@ -76,6 +78,8 @@ def load_rules() -> Rules:
         prefix_place_suffixes=tuple(data["prefix_place_suffixes"]),
         prefix_fillers=tuple(data["prefix_fillers"]),
         tie_age=re.compile(data["tie_age"]),
+        at_place=re.compile(data["at_place"]),
+        remote_markers=tuple(data["remote_markers"]),
         locative_particles=tuple(data["locative_particles"]),
         signing_verbs=tuple(data["signing_verbs"]),
         pair_connectors=re.compile(data["pair_connectors"]),
