@@ -40,8 +40,8 @@ from tests.conftest import (
     read_seed,
     report,
     require_engine,
+    required_seed_ids,
     running_pipeline,
-    seed_ids,
 )
 
 pytestmark = [pytest.mark.integration, pytest.mark.elasticsearch]
@@ -49,7 +49,7 @@ pytestmark = [pytest.mark.integration, pytest.mark.elasticsearch]
 
 @pytest.fixture(scope="module")
 def articles() -> list[TaggedArticle]:
-    return [tag(clean(RawArticle(id=k, body=read_seed(k)))) for k in seed_ids()]
+    return [tag(clean(RawArticle(id=k, body=read_seed(k)))) for k in required_seed_ids()]
 
 
 @pytest.fixture(scope="module")

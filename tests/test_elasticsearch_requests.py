@@ -34,7 +34,7 @@ from services.indexer.elastic import (
 )
 from services.indexer.store import SearchQuery
 from services.tagger import tag
-from tests.conftest import read_seed, require, seed_ids
+from tests.conftest import read_seed, require, required_seed_ids, seed_ids
 from tests.es_support import SPEC_FILE, ApiSpec, Recorded, RecordingElasticsearch
 
 KST = timezone(timedelta(hours=9))
@@ -49,7 +49,7 @@ def spec() -> ApiSpec:
 
 @pytest.fixture(scope="module")
 def articles():
-    return [tag(clean(RawArticle(id=k, body=read_seed(k)))) for k in seed_ids()]
+    return [tag(clean(RawArticle(id=k, body=read_seed(k)))) for k in required_seed_ids()]
 
 
 def _every_request(articles) -> list[Recorded]:

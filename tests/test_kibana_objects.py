@@ -92,11 +92,11 @@ def field_caps(es, es_node):
     from services.cleaner import clean
     from services.indexer.elastic import ElasticsearchStore, setup_index
     from services.tagger import tag
-    from tests.conftest import read_seed, seed_ids
+    from tests.conftest import read_seed, required_seed_ids
 
     setup_index(es, "kibana", analyzer="standard")
     ElasticsearchStore(es_node.url, "kibana", client=es).write(
-        [tag(clean(RawArticle(id=k, body=read_seed(k)))) for k in seed_ids()])
+        [tag(clean(RawArticle(id=k, body=read_seed(k)))) for k in required_seed_ids()])
     return es.field_caps(index="kibana", fields="*")["fields"]
 
 

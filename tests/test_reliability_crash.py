@@ -16,7 +16,7 @@ import pytest
 
 from services.bench import synthetic_articles
 from services.feed import producer, send_raw
-from services.indexer import open_store
+from services.indexer.store import open_store
 from services.pipeline import Pipeline, wait_until_done
 from tests.conftest import pipeline_figures, report, running_pipeline
 
@@ -47,7 +47,9 @@ def test_killing_each_service_mid_stream_loses_and_doubles_nothing(tmp_path, sig
         for stage, after in (("cleaner", 20), ("tagger", 60), ("indexer", 120)):
             # wait until the stream is under way, then kill the stage while it works
             deadline = time.monotonic() + 120
-            while len(store.has_ids(ids)) < after and time.monotonic() < deadline:
+            while len(store.has_ids(ids)) < after:
+                assert time.monotonic() < deadline, \
+                    f"fewer than {after} documents 120 s before killing the {stage}: {len(store.has_ids(ids))}"
                 time.sleep(0.2)
             _kill_and_restart(pipeline, stage, sig)
             killed.append((stage, len(store.has_ids(ids))))

@@ -13,12 +13,12 @@ from services.cleaner import clean
 from services.indexer.embedded import EmbeddedStore
 from services.indexer.store import SearchQuery
 from services.tagger import tag
-from tests.conftest import read_seed, seed_ids
+from tests.conftest import read_seed, required_seed_ids
 
 
 @pytest.fixture(scope="module")
 def articles():
-    return {k: tag(clean(RawArticle(id=k, body=read_seed(k)))) for k in seed_ids()}
+    return {k: tag(clean(RawArticle(id=k, body=read_seed(k)))) for k in required_seed_ids()}
 
 
 @pytest.fixture(scope="module")
