@@ -1,8 +1,10 @@
 """A worker's health, readiness and counters: served over HTTP (GET /health, GET /ready) and written to a status
 file under <data_dir>/status/ that `citydesk status` reads.
 
-/health is 200 while the worker is starting or working and 503 while it is degraded (its store unavailable,
-retrying); /ready is 200 once its models are loaded and its stream runs.
+/health is 200 while the worker is starting or working and 503 while something is wrong: degraded (its store
+unavailable, retrying), hung (one message has run past the stage's per-message budget) or stalled (messages wait on
+its partitions and no batch has finished for stall_after_s). /ready is 200 once its models are loaded and its stream
+runs.
 """
 
 from __future__ import annotations
@@ -23,6 +25,7 @@ class WorkerStatus:
     pid: int = field(default_factory=os.getpid)
     state: str = "starting"  # starting | ok | degraded
     ready: bool = False
+    received: int = 0  # messages taken into processing, counted before it (a killed batch counts here only)
     consumed: int = 0
     produced: int = 0
     dead_lettered: int = 0
@@ -31,11 +34,31 @@ class WorkerStatus:
     last_error: str | None = None
     health_url: str | None = None
     started_at: float = field(default_factory=time.time)
+    attempt: int = 0  # of the batch in progress: > 1 when an earlier try never finished (services/isolation.py)
+    isolated: int = 0  # batches processed message by message in a child process
+    waiting: int = 0  # messages on this worker's partitions not yet processed, as last seen
+    budget_s: float = 10.0  # per message
+    stall_after_s: float = 60.0
+    message_started_at: float | None = None  # the message being processed now, outside isolation
+    last_progress_at: float = field(default_factory=time.time)
     status_dir: Path | None = None
+
+    def problem(self, now: float | None = None) -> str | None:
+        """Why /health fails now, or None."""
+        now = now or time.time()
+        if self.state == "degraded":
+            return "degraded: " + (self.last_error or "its destination is unavailable")
+        if self.message_started_at is not None and now - self.message_started_at > self.budget_s:
+            return f"hung: one message has taken {now - self.message_started_at:.0f} s, over its {self.budget_s:g} s"
+        if self.ready and self.waiting > 0 and now - self.last_progress_at > self.stall_after_s:
+            return (f"stalled: {self.waiting} messages wait and no batch has finished for "
+                    f"{now - self.last_progress_at:.0f} s")
+        return None
 
     def snapshot(self) -> dict[str, Any]:
         data = asdict(self)
         data.pop("status_dir")
+        data["problem"] = self.problem()
         return data
 
     def save(self) -> None:
@@ -58,7 +81,7 @@ def serve(status: WorkerStatus, port: int, host: str = "127.0.0.1") -> Threading
     class Handler(BaseHTTPRequestHandler):
         def do_GET(self) -> None:
             if self.path.startswith("/health"):
-                code = 503 if status.state == "degraded" else 200
+                code = 503 if status.problem() else 200
             elif self.path.startswith("/ready"):
                 code = 200 if status.ready else 503
             else:

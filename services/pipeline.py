@@ -33,6 +33,8 @@ class Pipeline:
     broker: subprocess.Popen[bytes] | None = None  # tansu
     kafka: KafkaServer | None = None  # a local Apache Kafka
     workers: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
+    restarts: dict[tuple[str, int], int] = field(default_factory=dict)  # per worker slot, how often it was restarted
+    _restart_due: dict[tuple[str, int], float] = field(default_factory=dict)
 
     def start(self, *, scale: dict[str, int] | None = None, stages: tuple[str, ...] = tuple(STAGES)) -> None:
         from services.broker import create_topics, wait_for_broker
@@ -88,12 +90,30 @@ class Pipeline:
         return [p.pid for ps in self.workers.values() for p in ps if p.poll() is None]
 
     def check_alive(self) -> None:
+        """Restart a worker that died (exit 70: its stream failed; a signal: killed), after a backoff that grows with
+        its restarts: its unacknowledged batch comes back, and a batch that keeps killing it is isolated there
+        (services/isolation.py). A worker that stopped on a configuration error (exit 78) is not restarted: the
+        error is raised with the log to read."""
+        from services.backoff import delay_after
+
         for stage, procs in self.workers.items():
             for n, proc in enumerate(procs):
-                if proc.poll() is not None:
-                    suffix = "" if n == 0 else f"-{n}"
-                    raise RuntimeError(f"the {stage} worker exited with code {proc.returncode}; "
-                                       f"see {self.cfg.log_dir / f'{stage}{suffix}.log'}")
+                code = proc.poll()
+                if code is None:
+                    continue
+                log_file = self.cfg.log_dir / f"{stage}{'' if n == 0 else f'-{n}'}.log"
+                if code == 78:
+                    raise RuntimeError(f"the {stage} worker stopped on a configuration error (exit 78): fix it and "
+                                       f"start again; see {log_file}")
+                slot = (stage, n)
+                due = self._restart_due.setdefault(slot, time.monotonic() + delay_after(self.restarts.get(slot, 0),
+                                                                                        1.0, 30.0))
+                if time.monotonic() >= due:
+                    self.restarts[slot] = self.restarts.get(slot, 0) + 1
+                    del self._restart_due[slot]
+                    log.warning("the %s worker exited with code %s; restarting it (restart %d; see %s)", stage, code,
+                                self.restarts[slot], log_file)
+                    self.start_worker(stage, n)
 
     def stop(self, timeout: float = 20.0) -> None:
         procs = [p for ps in self.workers.values() for p in ps]

@@ -41,6 +41,16 @@ class Settings(BaseSettings):
     kibana_url: str | None = Field(None, description="Kibana URL; when set, `citydesk setup` imports the dashboards")
     health_host: str = Field("127.0.0.1", description="Address a worker's /health and /ready listen on")
     health_port: int = Field(0, description="Port of a worker's /health and /ready (0: any free port)")
+    message_budget_s: float | None = Field(
+        None, description="Longest a worker may spend on one message (default: the stage's own, 5-20 s); past it "
+        "/health fails and the worker exits so the batch is retried, isolated")
+    isolate_after: int = Field(
+        2, description="Failed starts on the same batch before it is processed message by message in a child "
+        "process, where the message that kills or hangs it is dead-lettered")
+    isolation_memory_mb: int = Field(2048, description="Memory an isolated child may add before its message is "
+                                     "dead-lettered as out_of_memory")
+    stall_after_s: float = Field(
+        60.0, description="/health fails when messages wait and no batch has finished for this long")
     log_level: str = Field("INFO", description="Log level of workers and CLI")
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per log line")
 

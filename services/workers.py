@@ -1,11 +1,16 @@
 """Faust workers: the wiring of a Stage (services/stages.py) to its topics, and the one loop every stage runs.
 
 The loop, for each batch the stream hands over:
-  1. run the stage's pure function on every message, off the event loop (heartbeats keep flowing);
+  0. record its offsets as in flight, with an attempt count (services/isolation.py);
+  1. run the stage's pure function on every message, off the event loop (heartbeats keep flowing); after
+     `isolate_after` failed starts on the same offsets, message by message in a child process instead, so that a
+     message that kills, hangs or exhausts the worker is dead-lettered rather than stalling its partition;
   2. deliver the results to the stage's destination (services/destinations.py), waiting with backoff while it is
      unavailable: nothing is acknowledged meanwhile;
   3. dead-letter what failed and what the destination refused, by one path, and await those sends too;
-  4. take the next batch, which is when faust acknowledges this one.
+  4. clear the in-flight record and take the next batch, which is when faust acknowledges this one.
+A watchdog thread ends the process (exit 70) when one message runs past the stage's budget, so a hang becomes a
+failed start that the next try counts.
 Offsets are therefore committed only after the downstream send or the store write has succeeded: at-least-once
 delivery, with deterministic ids and upserts, so each article ends up in the store exactly once.
 """
@@ -14,18 +19,22 @@ from __future__ import annotations
 
 import asyncio
 import atexit
+import json
 import logging
 import os
+import threading
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import faust
 from pydantic import BaseModel
 
 from schemas import topics
-from services.backoff import Backoff
+from services import faults
+from services.backoff import Backoff, delay_after
 from services.deadletter import dead_letter
 from services.destinations import (
     Destination,
@@ -38,6 +47,7 @@ from services.destinations import (
     Unavailable,
 )
 from services.health import WorkerStatus, serve
+from services.isolation import Journal, run_isolated
 from services.settings import Settings
 from services.stages import STAGES, Stage, article_id_of, warm_up
 
@@ -88,18 +98,20 @@ def build_app(stage_name: str, cfg: Settings, status: WorkerStatus | None = None
     dlq = app.topic(topics.DLQ, partitions=cfg.partitions)
     destination = open_destination(stage, app, cfg)
     atexit.register(destination.close)
-    loop = StageLoop(stage, destination, dlq, status or WorkerStatus(stage.name))
+    loop = StageLoop(stage, destination, dlq, status or WorkerStatus(stage.name), cfg)
 
     @app.agent(source, name=f"citydesk-{stage.name}")
     async def process(stream: faust.StreamT) -> None:
         try:
-            loop.status.update(ready=True, state="ok")
+            loop.status.update(ready=True, state="ok", last_progress_at=time.time())
             async for events in stream.take_events(cfg.batch_size, within=cfg.batch_within_s):
                 await loop.handle([Incoming.of(e) for e in events])
         except Misconfigured as exc:
-            # Retrying cannot help (credentials, privileges): say what to fix and exit with EX_CONFIG.
+            # Retrying cannot help (credentials, privileges): say what to fix and exit with EX_CONFIG; the next
+            # start waits longer each time (config_errors), so a restarting supervisor does not hammer the store.
             log.error("%s: configuration error, the batch is not retried: %s", stage.name, exc,
                       extra={"stage": stage.name})
+            loop.config_errors.record()
             logging.shutdown()
             os._exit(EX_CONFIG)
         except Exception:
@@ -108,6 +120,23 @@ def build_app(stage_name: str, cfg: Settings, status: WorkerStatus | None = None
             log.exception("%s: the stream failed; exiting so the worker is restarted", stage.name)
             logging.shutdown()
             os._exit(EX_SOFTWARE)
+
+    @app.timer(interval=2.0)
+    async def watch_waiting() -> None:
+        """How many messages wait on this worker's partitions (the fetch highwater past what the loop finished or
+        the group committed): with no batch finishing meanwhile, /health reports the worker stalled."""
+        waiting = 0
+        consumer = app.consumer
+        for tp in consumer.assignment():
+            if tp.topic != stage.source:
+                continue
+            highwater = consumer.highwater(tp)
+            if highwater is None:
+                continue
+            done = max(loop.next_offsets.get((tp.topic, tp.partition), 0),
+                       consumer._committed_offset.get(tp) or 0)  # faust keeps no public view of it
+            waiting += max(0, highwater - done)
+        loop.status.waiting = waiting
 
     return app
 
@@ -123,13 +152,46 @@ def open_destination(stage: Stage, app: faust.App, cfg: Settings) -> Destination
 class StageLoop:
     """One batch at a time: process, deliver, dead-letter, and only then let faust acknowledge it."""
 
-    def __init__(self, stage: Stage, destination: Destination, dlq: Any, status: WorkerStatus) -> None:
+    def __init__(self, stage: Stage, destination: Destination, dlq: Any, status: WorkerStatus,
+                 cfg: Settings | None = None) -> None:
+        cfg = cfg or Settings()
         self.stage, self.destination, self.dlq, self.status = stage, destination, dlq, status
+        self.function = faults.wrap(stage.name, stage.function)  # unchanged unless a test injects faults
+        self.budget_s = cfg.message_budget_s or stage.budget_s
+        self.isolate_after, self.memory_mb = cfg.isolate_after, cfg.isolation_memory_mb
+        self.journal = Journal(cfg.data_dir / "inflight" / stage.name)
+        self.config_errors = ConfigErrors(self.journal.directory / "config-errors.json")
+        self.next_offsets: dict[tuple[str, int], int] = {}  # per source partition: the offset after the last done
+        status.budget_s, status.stall_after_s = self.budget_s, cfg.stall_after_s
 
     async def handle(self, batch: Sequence[Incoming]) -> None:
         started = time.perf_counter()
+        offsets: dict[tuple[str, int], list[int]] = {}
+        for m in batch:
+            offsets.setdefault((m.topic, m.partition), []).append(m.offset)
+        # 0. in flight, counted: an earlier try of these offsets that never finished makes this attempt 2, 3 …
+        attempt = self.journal.begin(offsets)
+        self.status.update(attempt=attempt, received=self.status.received + len(batch))
+        try:
+            await self._handle(batch, attempt, started)
+        except asyncio.CancelledError:  # a graceful stop is not a failed start: the batch is not poison
+            self.journal.done(offsets)
+            raise
+        self.journal.done(offsets)
+        for (topic, partition), offs in offsets.items():
+            self.next_offsets[(topic, partition)] = max(offs) + 1
+
+    async def _handle(self, batch: Sequence[Incoming], attempt: int, started: float) -> None:
+        payloads = [m.value for m in batch]
         # 1. the pure function, off the event loop (Kiwi is CPU-bound; heartbeats must keep flowing)
-        outcomes = await asyncio.get_running_loop().run_in_executor(None, self.run, [m.value for m in batch])
+        if attempt > self.isolate_after:
+            log.warning("%s: attempt %d at offsets %s: processing message by message in a child process",
+                        self.stage.name, attempt, _span(batch), extra={"stage": self.stage.name})
+            self.status.update(isolated=self.status.isolated + 1)
+            outcomes = await asyncio.get_running_loop().run_in_executor(
+                None, run_isolated, self.function, payloads, self.budget_s, self.memory_mb)
+        else:
+            outcomes = await asyncio.get_running_loop().run_in_executor(None, self.run, payloads)
         results = [Result(n, str(getattr(o, "id", "")).encode(), o) for n, o in enumerate(outcomes)
                    if isinstance(o, BaseModel)]
         failures = [Refusal(n, o) for n, o in enumerate(outcomes) if isinstance(o, BaseException)]
@@ -141,18 +203,22 @@ class StageLoop:
         elapsed = time.perf_counter() - started
         st = self.status
         st.update(consumed=st.consumed + len(batch), produced=st.produced + len(batch) - dead,
-                  dead_lettered=st.dead_lettered + dead, last_batch_at=time.time())
+                  dead_lettered=st.dead_lettered + dead, last_batch_at=time.time(), last_progress_at=time.time())
         log.info("%s: %d in, %d out, %d dead-lettered in %.2f s", self.stage.name, len(batch), len(batch) - dead,
                  dead, elapsed, extra={"stage": self.stage.name, "duration_s": round(elapsed, 3)})
         # 4. returning lets the stream take the next batch: faust acknowledges this one then
 
     def run(self, payloads: list[bytes]) -> list[BaseModel | BaseException]:
         outcomes: list[BaseModel | BaseException] = []
-        for payload in payloads:
-            try:
-                outcomes.append(self.stage.function(payload))
-            except Exception as exc:
-                outcomes.append(exc)
+        try:
+            for payload in payloads:
+                self.status.message_started_at = time.time()  # the watchdog's clock (services/health.py)
+                try:
+                    outcomes.append(self.function(payload))
+                except Exception as exc:
+                    outcomes.append(exc)
+        finally:
+            self.status.message_started_at = None
         return outcomes
 
     async def deliver(self, results: list[Result]) -> list[Refusal]:
@@ -171,6 +237,7 @@ class StageLoop:
                 log.info("%s: %s available again", self.stage.name, self.destination.name,
                          extra={"stage": self.stage.name})
                 self.status.update(state="ok")
+            self.config_errors.clear()
             return refusals
 
     async def dead_letter(self, batch: Sequence[Incoming], refusals: list[Refusal]) -> None:
@@ -187,6 +254,63 @@ class StageLoop:
         await asyncio.gather(*pending)  # delivered before this batch is acknowledged
 
 
+class ConfigErrors:
+    """Consecutive exits on a configuration error, kept across restarts: each start after one waits longer."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self._cleared = False
+
+    def count(self) -> tuple[int, float]:
+        try:
+            data = json.loads(self.path.read_text(encoding="utf-8"))
+            return int(data["count"]), float(data["at"])
+        except (OSError, ValueError, KeyError):
+            return 0, 0.0
+
+    def record(self) -> None:
+        self.path.write_text(json.dumps({"count": self.count()[0] + 1, "at": time.time()}), encoding="utf-8")
+
+    def clear(self) -> None:
+        if not self._cleared:
+            self.path.unlink(missing_ok=True)
+            self._cleared = True
+
+    def wait_before_start(self, stage: str) -> None:
+        count, at = self.count()
+        wait = delay_after(count, first_s=2.0, cap_s=120.0) - (time.time() - at)
+        if wait > 0:
+            log.warning("%s: the last %d starts ended on a configuration error; waiting %.0f s before trying again",
+                        stage, count, wait, extra={"stage": stage})
+            time.sleep(wait)
+
+
+def _span(batch: Sequence[Incoming]) -> str:
+    parts: dict[str, list[int]] = {}
+    for m in batch:
+        parts.setdefault(f"{m.topic}:{m.partition}", []).append(m.offset)
+    return ", ".join(f"{tp}@{min(o)}-{max(o)}" for tp, o in parts.items())
+
+
+def watchdog(status: WorkerStatus, interval_s: float = 1.0) -> threading.Thread:
+    """Ends the process when one message runs past its budget: a hang becomes a failed start, which the next try
+    counts, so the same batch is isolated after isolate_after tries instead of hanging the partition forever."""
+
+    def watch() -> None:
+        while True:
+            time.sleep(interval_s)
+            problem = status.problem()
+            if problem and problem.startswith("hung"):
+                log.error("%s: %s; exiting so that the batch is retried (isolated after repeated failures)",
+                          status.stage, problem, extra={"stage": status.stage})
+                logging.shutdown()
+                os._exit(EX_SOFTWARE)
+
+    thread = threading.Thread(target=watch, name="watchdog", daemon=True)
+    thread.start()
+    return thread
+
+
 def _headers(raw: Any) -> dict[str, str]:
     """Kafka headers (a list of (key, bytes) pairs, or a mapping) as text, for the dead letter."""
     pairs = raw.items() if isinstance(raw, dict) else (raw or [])
@@ -199,11 +323,13 @@ def run_worker(stage: str, cfg: Settings) -> None:
     wait_for_broker(cfg)
     create_topics(cfg)
     status = WorkerStatus(stage, status_dir=cfg.status_dir)
+    ConfigErrors(cfg.data_dir / "inflight" / stage / "config-errors.json").wait_before_start(stage)
     serve(status, cfg.health_port, cfg.health_host)
     log.info("%s: health on %s/health and /ready", stage, status.health_url, extra={"stage": stage})
     started = time.perf_counter()
     warm_up(stage)
     log.info("%s: models and data loaded in %.1f s", stage, time.perf_counter() - started, extra={"stage": stage})
     app = build_app(stage, cfg, status)
+    watchdog(status)
     worker = faust.Worker(app, loglevel=cfg.log_level.lower(), quiet=True, redirect_stdouts=False)
     worker.execute_from_commandline()

@@ -67,10 +67,14 @@ class FakeStore:
         pass
 
 
+def _plain(store, batch):
+    return store.write(batch)
+
+
 def test_a_rejected_document_is_a_refusal_of_that_result_only():
     store = FakeStore(rejected=[Rejection("b", "mapper_parsing_exception", "field [x] of different type")])
     results = [Result(0, b"a", _article("a")), Result(1, b"b", _article("b"))]
-    refusals = asyncio.run(StoreDestination(lambda: store).deliver(results))
+    refusals = asyncio.run(StoreDestination(lambda: store, write=_plain).deliver(results))
     assert [r.index for r in refusals] == [1]
     assert isinstance(refusals[0].error, DocumentRejected)
     assert refusals[0].error.error_type == "mapper_parsing_exception"
@@ -92,11 +96,11 @@ def test_store_errors_are_sorted_into_three_kinds(error, kind):
 def test_retryable_and_configuration_errors_become_unavailable_and_misconfigured():
     results = [Result(0, b"a", _article("a"))]
     with pytest.raises(Unavailable):
-        asyncio.run(StoreDestination(lambda: FakeStore(OSError(errno.ENOSPC, "disk full"))).deliver(results))
+        asyncio.run(StoreDestination(lambda: FakeStore(OSError(errno.ENOSPC, "disk full")), write=_plain).deliver(results))
     with pytest.raises(Misconfigured):
-        asyncio.run(StoreDestination(lambda: FakeStore(StoreMisconfigured("403"))).deliver(results))
+        asyncio.run(StoreDestination(lambda: FakeStore(StoreMisconfigured("403")), write=_plain).deliver(results))
     with pytest.raises(KeyError):  # not a store error we know: the worker exits and the batch comes back
-        asyncio.run(StoreDestination(lambda: FakeStore(KeyError("bug"))).deliver(results))
+        asyncio.run(StoreDestination(lambda: FakeStore(KeyError("bug")), write=_plain).deliver(results))
 
 
 def test_a_writer_lock_held_elsewhere_makes_the_batch_wait_not_the_worker_crash(tmp_path):
