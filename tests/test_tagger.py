@@ -295,3 +295,10 @@ def test_speakers_listed_with_their_title_in_parentheses():
 def test_a_visit_implied_by_where_it_happened(body, visit):
     t = _tag_text("교류", body)
     assert any("visit" in r.kinds for r in t.relations) is visit, [(r.partner, r.kinds) for r in t.relations]
+
+
+def test_several_korean_parties_at_one_assembly_each_get_the_event_with_their_partner():
+    body = ("이번 대회에는 한국의 경기도 의왕시, 충청북도 충주시 등의 대표단이 참석했다. "
+            "체결식에서는 중국 산서성 운성시와 한국 경기도 의왕시, 흑룡강성 대경시와 한국 충청북도 충주시가 자매결연 협약을 맺었다.")
+    rels = {r.korean_party: set(r.kinds) for r in _tag_text("국제우호도시대회", body).relations}
+    assert {"sister_city", "event"} <= rels["의왕시"] and {"sister_city", "event"} <= rels["충주시"]

@@ -144,6 +144,7 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
     # (Korean party, partner) → kind → the first sentence that states it
     found: dict[tuple[str, str], dict[str, Sentence]] = defaultdict(dict)
     since: dict[str, tuple[int, Sentence]] = {}
+    shared_events: dict[str, Sentence] = {}  # Korean party → the event sentence that names several parties
 
     def add(gov_names: list[str], partner: str, kind: str) -> None:
         for gov in gov_names:
@@ -192,10 +193,18 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
                 targets = [] if kind in TIES and len(in_countries) > 1 else in_countries or [main_partner]
                 gov_names = [g.entry.name for g in g_here] or main_govs
             else:
+                if kind == "event" and len({g.entry.name for g in g_here}) > 1:
+                    # 이번 대회에는 의왕시, 충주시 … 대표단이 참석해: each Korean party attends with its own partner.
+                    for g in g_here:
+                        shared_events.setdefault(g.entry.name, s)
+                    continue
                 targets = [main_partner]
                 gov_names = [g.entry.name for g in g_here] or main_govs
             for target_name in targets:
                 add(gov_names, target_name, kind)
+    for (gov, _), kinds in found.items():
+        if gov in shared_events:
+            kinds.setdefault("event", shared_events[gov])
     relations = []
     first_seen: dict[str, int] = {}
     for m in partners:
