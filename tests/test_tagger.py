@@ -302,3 +302,8 @@ def test_several_korean_parties_at_one_assembly_each_get_the_event_with_their_pa
             "체결식에서는 중국 산서성 운성시와 한국 경기도 의왕시, 흑룡강성 대경시와 한국 충청북도 충주시가 자매결연 협약을 맺었다.")
     rels = {r.korean_party: set(r.kinds) for r in _tag_text("국제우호도시대회", body).relations}
     assert {"sister_city", "event"} <= rels["의왕시"] and {"sister_city", "event"} <= rels["충주시"]
+
+
+def test_a_friendly_match_is_an_event():
+    body = "서울 서대문구는 방한하는 일본 도쿄 스미다구 어린이축구단과 친선경기를 갖는다. 두 구는 자매결연을 맺고 교류해 왔다."
+    assert "event" in next(r for r in _tag_text("어린이 축구 교류", body).relations if r.partner == "스미다구").kinds
