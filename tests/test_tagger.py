@@ -307,3 +307,12 @@ def test_several_korean_parties_at_one_assembly_each_get_the_event_with_their_pa
 def test_a_friendly_match_is_an_event():
     body = "서울 서대문구는 방한하는 일본 도쿄 스미다구 어린이축구단과 친선경기를 갖는다. 두 구는 자매결연을 맺고 교류해 왔다."
     assert "event" in next(r for r in _tag_text("어린이 축구 교류", body).relations if r.partner == "스미다구").kinds
+
+
+@pytest.mark.parametrize("body, names", [
+    ("크쉬슈토프 마이카 주한폴란드대사가 축사를 했다.", {"크쉬슈토프 마이카"}),
+    ("동대문구(구청장 유덕열)는 대표단을 맞았다.", {"유덕열"}),
+    ("김철수 의장이 인사했다.", {"김철수"}),
+])
+def test_foreign_names_whose_last_word_looks_korean_and_mayors_in_parentheses(body, names):
+    assert {p.name for p in _tag_text("방문", body).people} == names

@@ -100,8 +100,13 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
     for m in re.finditer(r"([가-힣]+)\((" + "|".join(rules.roles) + r")\s+([가-힣]{2,6}(?: [가-힣]{2,6}){0,2})\)",
                          text):
         place, role, name = m.group(1), m.group(2), m.group(3)
+        words = name.split()
+        name = " ".join(words[:next((i for i, w in enumerate(words) if _role_split(w, rules)), len(words))])
         entry = g.by_surface[place][0] if place in g.by_surface else None
-        if name == reporter or (" " not in name and entry is None):
+        # One word needs a place before the parenthesis (인천 중구(청장 김홍섭): a district the gazetteer cannot
+        # tell without its city still ends like one).
+        if not name or name == reporter or (" " not in name and entry is None
+                                            and not place.endswith(rules.prefix_place_suffixes)):
             continue
         if name not in found or found[name].affiliation is None:
             found[name] = Person(name=name, role=f"{_short(entry)}{role}" if entry else f"{place} {role}",
@@ -189,9 +194,11 @@ def _foreign_given_name(words: list[tuple[str, int]], j: int, family: str, res: 
     """The word before a foreign name, when the two make one name (마르틴 호른, 다카시마 소이치로): both look
     like names and the first is not a Korean government, a country, a role or a common word."""
     rules = res.rules
-    if j < 1 or " " in family or (len(family) == 3 and family[0] in rules.korean_surnames):
+    if j < 1 or " " in family:
         return None
     word = words[j - 1][0].strip(",.·")
+    if len(family) == 3 and family[0] in rules.korean_surnames and not _foreign_looking(word, res):
+        return None  # 김철수 is one whole Korean name; 나카노 유타카 is not Korean however 유 begins it
     g = res.gazetteer
     stem = rules.strip_particles(word)
     if (stem != word and stem in g.by_surface) or _place_reference(stem, res):
@@ -203,6 +210,13 @@ def _foreign_given_name(words: list[tuple[str, int]], j: int, family: str, res: 
     family_ok = looks_like_name(family, res) or _bare_word(family, res)
     # A one-syllable word (옴, 반) is allowed only as the first of three short words, where Kiwi cannot judge it.
     return word if (looks_like_name(word, res) or len(word) == shortest == 1) and family_ok else None
+
+
+def _foreign_looking(word: str, res: Resources) -> bool:
+    """A word Kiwi reads as one proper noun or does not know, and not itself shaped as a Korean name."""
+    tokens, _ = res.analyze_word(word)
+    korean_shaped = len(word) == 3 and word[0] in res.rules.korean_surnames
+    return not korean_shaped and len(tokens) == 1 and (tokens[0].tag == "NNP" or getattr(tokens[0], "oov", False))
 
 
 def _bare_word(word: str, res: Resources) -> bool:
