@@ -67,6 +67,9 @@ class CleanArticle(Message):
     reporter: str | None = None
     reporter_email: str | None = None
     fetched_at: datetime | None = None
+    version: int | None = Field(default=None, description="When this version of the article was fed (ms since the "
+                                "epoch; the feed's citydesk-version header, else the raw message's timestamp): "
+                                "stores keep the highest, so an older replay never overwrites a newer article")
 
 
 class GeoPoint(BaseModel):

@@ -62,8 +62,11 @@ def replay(cfg: Settings, letters: list[DeadLetter], stage: str | None = None) -
                 skipped.append(letter.id)  # only part of the message was kept: it cannot be sent again
                 continue
             key = (letter.article_id or letter.id).encode()
+            headers = [(REPLAY_HEADER, letter.id.encode())]
+            if topics.VERSION_HEADER in letter.headers:  # the version it had: an old replay stays old in the store
+                headers.append((topics.VERSION_HEADER, letter.headers[topics.VERSION_HEADER].encode()))
             sent.append((letter, prod.send(letter.source_topic, key=key, value=original_payload(letter),
-                                           headers=[(REPLAY_HEADER, letter.id.encode())])))
+                                           headers=headers)))
         prod.flush()
         failed = []
         for letter, future in sent:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sys
+import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +109,9 @@ def producer(cfg: Settings):  # type: ignore[no-untyped-def]
                          retries=5, request_timeout_ms=30000)
 
 
-def send_raw(prod, article: RawArticle):  # type: ignore[no-untyped-def]
-    """Key = article id, so every version of an article goes to the same partition, in order."""
-    return prod.send(topics.RAW, key=article.id.encode(), value=article.model_dump_json().encode())  # type: ignore[union-attr]
+def send_raw(prod, article: RawArticle, version: int | None = None):  # type: ignore[no-untyped-def]
+    """Key = article id, so every version of an article goes to the same partition, in order; the version header
+    says when this one was fed (schemas/topics.py VERSION_HEADER)."""
+    version = version if version is not None else time.time_ns() // 1_000_000
+    return prod.send(topics.RAW, key=(article.id or "").encode(), value=article.model_dump_json().encode(),
+                     headers=[(topics.VERSION_HEADER, str(version).encode())])

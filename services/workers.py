@@ -64,11 +64,16 @@ class Incoming:
     partition: int
     offset: int
     headers: dict[str, str]
+    version: int | None = None  # when it was fed: the version header, else the message's timestamp (ms)
 
     @classmethod
     def of(cls, event: Any) -> Incoming:
         msg = event.message
-        return cls(msg.value or b"", msg.topic, msg.partition, msg.offset, _headers(msg.headers))
+        headers = _headers(msg.headers)
+        version = _version(headers.get(topics.VERSION_HEADER), msg.timestamp)
+        if version is not None:
+            headers.setdefault(topics.VERSION_HEADER, str(version))  # kept by a dead letter, sent again by replay
+        return cls(msg.value or b"", msg.topic, msg.partition, msg.offset, headers, version)
 
 
 def build_app(stage_name: str, cfg: Settings, status: WorkerStatus | None = None) -> faust.App:
@@ -192,8 +197,8 @@ class StageLoop:
                 None, run_isolated, self.function, payloads, self.budget_s, self.memory_mb)
         else:
             outcomes = await asyncio.get_running_loop().run_in_executor(None, self.run, payloads)
-        results = [Result(n, str(getattr(o, "id", "")).encode(), o) for n, o in enumerate(outcomes)
-                   if isinstance(o, BaseModel)]
+        results = [Result(n, str(getattr(o, "id", "")).encode(), _versioned(o, batch[n].version))
+                   for n, o in enumerate(outcomes) if isinstance(o, BaseModel)]
         failures = [Refusal(n, o) for n, o in enumerate(outcomes) if isinstance(o, BaseException)]
         # 2. delivered whole, or the batch waits
         refusals = await self.deliver(results) if results else []
@@ -309,6 +314,20 @@ def watchdog(status: WorkerStatus, interval_s: float = 1.0) -> threading.Thread:
     thread = threading.Thread(target=watch, name="watchdog", daemon=True)
     thread.start()
     return thread
+
+
+def _version(header: str | None, timestamp: float | None) -> int | None:
+    if header and header.isdigit():
+        return int(header)
+    return int(timestamp * 1000) if timestamp else None
+
+
+def _versioned(result: BaseModel, version: int | None) -> BaseModel:
+    """A result that carries no version yet (the cleaner's, from a raw message) takes its input's; later stages
+    keep the one their input carries."""
+    if version is None or getattr(result, "version", 0) is not None:
+        return result
+    return result.model_copy(update={"version": version})
 
 
 def _headers(raw: Any) -> dict[str, str]:

@@ -7,6 +7,7 @@ Proves this with the embedded store; does not prove: bad input entering at artic
 from __future__ import annotations
 
 import json
+import time
 
 import pytest
 
@@ -93,3 +94,42 @@ def test_the_same_id_twice_with_different_content_keeps_the_last_one(pipeline):
     prod.close()
     wait_until_done(pipeline, ["same-id", "same-id-marker"], timeout=120, progress=False)
     assert "(수정)" in open_store(pipeline.cfg).get("same-id")["body"]
+
+
+def _indexer_consumed(cfg) -> int:
+    from services.health import read_statuses
+
+    return sum(st["consumed"] for st in read_statuses(cfg.status_dir, include_exited=True) if st["stage"] == "indexer")
+
+
+def test_an_old_version_replayed_after_a_newer_one_never_overwrites_it(pipeline):
+    """Issue 12, fault 9: the letter of an old version (fed at t=1000 ms, dead-lettered while the store was down) is
+    replayed after a newer version was indexed; the store keeps the newer one. Before: the replay overwrote it."""
+    from datetime import UTC, datetime
+
+    from schemas import DeadLetter
+    from services.dlq import replay
+    from services.feed import send_raw
+
+    cfg = pipeline.cfg
+    old = RawArticle(id="versioned", body=GOOD_TEXT)
+    new = RawArticle(id="versioned", body=GOOD_TEXT.replace("박형준 부산시장", "박형준 부산시장(최신)"))
+    prod = producer(cfg)
+    send_raw(prod, new)
+    prod.flush()
+    prod.close()
+    wait_until_done(pipeline, [new.id], timeout=120, progress=False)
+    now = datetime.now(UTC)
+    letter = DeadLetter(id="old-version", stage="indexer", error_type="StoreUnavailable", error="the store was down",
+                        article_id=old.id, source_topic=topics.RAW, partition=0, offset=0,
+                        payload=old.model_dump_json(), headers={topics.VERSION_HEADER: "1000"},
+                        first_seen=now, last_seen=now)
+    before = _indexer_consumed(cfg)
+    assert replay(cfg, [letter]) == 1
+    deadline = time.monotonic() + 120
+    while _indexer_consumed(cfg) <= before:  # the indexer's own counter: the replayed version reached the store
+        assert time.monotonic() < deadline, f"the indexer consumed nothing in 120 s after the replay ({before})"
+        time.sleep(0.2)
+    stored = open_store(pipeline.cfg).get("versioned")
+    assert "(최신)" in stored["body"], "the replayed old version overwrote the newer article"
+    assert stored["version"] > 1000

@@ -109,7 +109,10 @@ class ElasticsearchStore(ArticleStore):
 
         operations: list[dict[str, Any]] = []
         for action in bulk_actions(batch, self.index):
-            operations += [{"index": {"_index": action["_index"], "_id": action["_id"]}}, action["_source"]]
+            meta = {"_index": action["_index"], "_id": action["_id"]}
+            if action["_source"].get("version") is not None:  # when it was fed: an older version never wins
+                meta.update(version=action["_source"]["version"], version_type="external_gte")
+            operations += [{"index": meta}, action["_source"]]
         try:
             resp = self.client.bulk(operations=operations, refresh="wait_for")
         except ApiError as exc:
@@ -133,6 +136,8 @@ class ElasticsearchStore(ArticleStore):
             info = next(iter(item.values()))
             status = info.get("status", 200)
             if status < 300:
+                continue
+            if status == 409:  # version conflict: a newer version of the article is stored; nothing to write
                 continue
             if status in RETRYABLE_ITEM_STATUS:
                 raise StoreUnavailable(f"Elasticsearch answered {status} for {info.get('_id')}: "

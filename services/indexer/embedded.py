@@ -71,11 +71,26 @@ class EmbeddedStore(ArticleStore):
     def write(self, batch: list[TaggedArticle]) -> WriteResult:
         if self._writer is None:
             raise RuntimeError("this store was opened read-only")
+        stale = self._stale(batch)
         for article in batch:
+            if article.id in stale:
+                continue  # a newer version is stored: an older replay never overwrites it
             self._writer.delete_documents_by_term("id", article.id)
             self._writer.add_document(self._document(article))
         self._writer.commit()
-        return WriteResult(written=len(batch))
+        return WriteResult(written=len(batch) - len(stale))
+
+    def _stale(self, batch: list[TaggedArticle]) -> set[str]:
+        """Ids in the batch whose stored version is newer (CleanArticle.version): the same rule as Elasticsearch's
+        external versions, exact here because one process writes this store."""
+        stale = set()
+        for article in batch:
+            if article.version is None:
+                continue
+            stored = self.get(article.id)
+            if stored and (stored.get("version") or 0) > article.version:
+                stale.add(article.id)
+        return stale
 
     def _document(self, article: TaggedArticle) -> tantivy.Document:
         doc = tantivy.Document()
