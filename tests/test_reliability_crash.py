@@ -16,7 +16,7 @@ import pytest
 
 from services.bench import synthetic_articles
 from services.feed import producer, send_raw
-from services.indexer.store import open_store
+from services.indexer import open_store
 from services.pipeline import Pipeline, wait_until_done
 from tests.conftest import pipeline_figures, report, running_pipeline
 
