@@ -154,9 +154,10 @@ class StoreDestination(Destination):
             self._store = self._open()  # opening may fail too (a held writer lock): sorted like a write
         if self._write_batch is not None:
             return self._write_batch(self._store, batch)
-        # The stories/ties work adds services.indexer.placement.index_batch(store, batch); until it lands, the
-        # worker writes the batch as it always did.
-        return self._store.write(batch)
+        # Stories placed and ties folded with the write, the store as the window (services/indexer/placement.py).
+        from services.indexer.placement import index_batch
+
+        return index_batch(self._store, batch)
 
     async def deliver(self, results: Sequence[Result]) -> list[Refusal]:
         batch = [r.value for r in results]

@@ -106,7 +106,8 @@ def with_status(tie: Tie, registered: RegisterEntry | None, now: datetime | None
         now = now or datetime.now(tie.last_activity.tzinfo if tie.last_activity else None)
         recent = tie.last_activity is not None and now - tie.last_activity <= timedelta(days=ACTIVE_DAYS)
         tie.status = "registered_active" if recent else "registered_dormant"
-    if registered and tie.since is None and registered.year:
+    if registered and registered.year and tie.since_source in (None, "first_evidence"):
+        # The office's year is a record; the first article we hold is only when the news starts.
         tie.since, tie.since_source = registered.year, "register"
     return tie
 
@@ -126,3 +127,18 @@ def build(articles: Iterable[TaggedArticle], register: Sequence[RegisterEntry] =
             ties.append(with_status(Tie(id=key, korean_party=row.korean_party, partner=row.partner,
                                         partner_country=row.country), row, now))
     return sorted(ties, key=lambda t: (-t.stories, t.id))
+
+
+def with_register(ties: Sequence[Tie], register: Sequence[RegisterEntry] = (),
+                  now: datetime | None = None) -> list[Tie]:
+    """Ties as the store keeps them (folded from the news alone) with an office's register: each tie's status, and
+    the registered ties no article names. The register changes without the news (`citydesk ties import`), so this
+    runs where ties are read, not where they are folded."""
+    rows = {tie_id(r.korean_party, r.partner): r for r in register}
+    out = [with_status(t.model_copy(deep=True), rows.get(t.id), now) for t in ties]
+    seen = {t.id for t in ties}
+    for key, row in rows.items():
+        if key not in seen:
+            out.append(with_status(Tie(id=key, korean_party=row.korean_party, partner=row.partner,
+                                       partner_country=row.country), row, now))
+    return sorted(out, key=lambda t: (-t.stories, t.id))

@@ -1,0 +1,183 @@
+"""Stories and ties in the stream, at the indexer: the search store is the stories' window and the ties' home.
+
+``index_batch(store, batch)`` is what the indexer does with a batch instead of a bare ``store.write``:
+
+1. each article, in batch order: its fingerprint (services/stories/core.py); candidates from the store by the
+   fingerprint's keys (at most CANDIDATE_LIMIT, newest first, within ``window_days`` of its date) and from the
+   articles earlier in the same batch (a MemoryWindow: the store does not have them yet); ``decide``; the article
+   gets its ``story_id`` and ``duplicate_of``;
+2. the batch is written, with its story fields (keys, signature);
+3. relabels: every stored article of a story found to be the same as another (all its members, found by
+   ``story_id``, not only those that met the new article) and every copy that finds an older original;
+4. every tie the batch touched is folded again (services.ties.fold) from the store's current articles and
+   written, or deleted when no article names it any more: the ties its articles name now, the ties the stored
+   register lists them in (an updated article may have left one), and the ties of relabelled articles.
+
+Why the register and the stories survive crashes and redelivery: every step is recomputed from the store. A batch
+redelivered after a crash at any step is placed again against what the store holds (an article's own stored
+version is never its candidate), relabels still needed are found again (the stories are still apart in the store),
+and the same ties are folded again, including one an updated article left (the stored tie still cites it). The
+window is the store, so every indexer sees the same one, it survives restarts on either broker, and an indexer holds
+one batch in memory whatever the archive's size.
+
+Several indexers at once (Elasticsearch): two copies placed at the same moment by two indexers may not see each
+other before either is written. So on such a store each article is placed once more after the write (the second
+look): of two concurrent writes, the later look sees the earlier one, and the stories merge there.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+
+from schemas import TaggedArticle, Tie
+from services.indexer.store import CANDIDATE_LIMIT, ArticleStore, WriteResult, stored_story_id
+from services.stories.core import Candidate, Decision, Fingerprint, StoryParams, decide, fingerprint, load_params
+from services.stories.window import MemoryWindow
+from services.ties import build, fold, ties_of
+
+log = logging.getLogger("citydesk.indexer")
+Labels = tuple[str, str | None]  # (story_id, duplicate_of)
+
+
+class _BatchWindow(MemoryWindow):
+    """The articles earlier in this batch. It never evicts: a batch may span years (a backfill), and its articles
+    are held for one batch only."""
+
+    def _evict(self) -> None:
+        pass
+
+
+@dataclass
+class _Plan:
+    """Labels decided in this batch, and stories merged into others (a story id → the one it joined)."""
+
+    labels: dict[str, Labels] = field(default_factory=dict)
+    merged: dict[str, str] = field(default_factory=dict)
+    stored: dict[str, Labels] = field(default_factory=dict)  # labels as the store has them now
+
+    def root(self, story_id: str) -> str:
+        while story_id in self.merged:
+            story_id = self.merged[story_id]
+        return story_id
+
+    def merge(self, a: str, b: str) -> str:
+        a, b = self.root(a), self.root(b)
+        if a != b:
+            keep, gone = min(a, b), max(a, b)  # the rule of `decide`: the smallest story id wins
+            self.merged[gone] = keep
+        return self.root(a)
+
+    def resolve(self, c: Candidate) -> Candidate:
+        story_id, duplicate_of = self.labels.get(c.article_id, (c.story_id, c.duplicate_of))
+        return replace(c, story_id=self.root(story_id), duplicate_of=duplicate_of)
+
+    def final(self, article_id: str) -> Labels:
+        story_id, duplicate_of = self.labels[article_id]
+        return self.root(story_id), duplicate_of
+
+    def apply(self, decision: Decision, candidates: dict[str, Candidate]) -> None:
+        for article_id, (story_id, duplicate_of) in decision.relabel.items():
+            before = candidates.get(article_id)
+            if before is not None and before.story_id != story_id:
+                self.merge(before.story_id, story_id)
+            self.labels[article_id] = (story_id, duplicate_of)
+
+
+def _last_versions(batch: list[TaggedArticle]) -> list[TaggedArticle]:
+    """One version per article id, the last one given (the same id twice in a batch: the later one wins)."""
+    latest = {a.id: a for a in batch}
+    return [a for a in batch if latest[a.id] is a]
+
+
+def _place(plan: _Plan, fps: list[Fingerprint], stored: list[list[Candidate]], params: StoryParams,
+           window: MemoryWindow | None) -> None:
+    for fp, from_store in zip(fps, stored, strict=True):
+        for c in from_store:
+            plan.stored.setdefault(c.article_id, (c.story_id, c.duplicate_of))
+        candidates = {c.article_id: plan.resolve(c) for c in from_store}
+        if window is not None:
+            candidates.update({c.article_id: plan.resolve(c) for c in window.candidates(fp, params.window_days)})
+        candidates.pop(fp.article_id, None)  # its own stored version, when this is a re-feed or an update
+        decision = decide(fp, list(candidates.values()), params)
+        plan.apply(decision, candidates)
+        if window is None:
+            # The second look: the article is stored already, in a story; the story it joins now absorbs that one.
+            own_story, _ = plan.final(fp.article_id)
+            joined = decision.story_id in {c.story_id for c in candidates.values()}
+            story = plan.merge(own_story, decision.story_id) if joined else own_story
+            plan.labels[fp.article_id] = (story, decision.duplicate_of)
+            continue
+        plan.labels[fp.article_id] = (decision.story_id, decision.duplicate_of)
+        window.add(fp, decision)
+        for article_id, (story_id, duplicate_of) in decision.relabel.items():
+            window.apply(article_id, story_id, duplicate_of)
+
+
+def index_batch(store: ArticleStore, batch: list[TaggedArticle], params: StoryParams | None = None) -> WriteResult:
+    """Place the batch's articles in stories, write them, relabel their stored neighbours and fold the ties they
+    touched (see the module's docstring). Raises what ``store`` raises (StoreUnavailable: retry the batch)."""
+    params = params or load_params()
+    started = time.perf_counter()
+    batch = _last_versions(batch)
+    if not batch:
+        return WriteResult()
+    fps = [fingerprint(a, params) for a in batch]
+    plan = _Plan()
+    _place(plan, fps, store.story_candidates(fps, params.window_days, CANDIDATE_LIMIT), params, _BatchWindow(params))
+    labelled = [a.model_copy(update=dict(zip(("story_id", "duplicate_of"), plan.final(a.id), strict=True)))
+                for a in batch]
+    result = store.write(labelled, fingerprints={fp.article_id: fp for fp in fps})
+    rejected = {r.article_id for r in result.rejected}
+    written = {a.id for a in labelled if a.id not in rejected}
+    for a in labelled:
+        if a.id in written:
+            plan.stored[a.id] = (stored_story_id(a), a.duplicate_of)
+    if store.concurrent_writers and written:
+        look = [fp for fp in fps if fp.article_id in written]
+        _place(plan, look, store.story_candidates(look, params.window_days, CANDIDATE_LIMIT), params, None)
+
+    # Relabels: whole stories merged into others, and copies pointed at an older original.
+    if plan.merged:
+        for article_id, story_id, duplicate_of in store.story_members(sorted(plan.merged)):
+            plan.stored.setdefault(article_id, (story_id, duplicate_of))
+            plan.labels.setdefault(article_id, (story_id, duplicate_of))
+    relabel = {}
+    for article_id, now in plan.stored.items():
+        if article_id in plan.labels and article_id not in rejected and plan.final(article_id) != now:
+            relabel[article_id] = plan.final(article_id)
+    if relabel:
+        store.relabel(relabel)
+
+    touched = {t for a in labelled if a.id in written for t in ties_of(a)}
+    touched |= store.ties_citing(sorted({a.id for a in batch} | set(relabel)))
+    refresh_ties(store, touched)
+    log.debug("placed %d articles (%d relabelled, %d ties) in %.3f s", len(batch), len(relabel), len(touched),
+              time.perf_counter() - started)
+    return result
+
+
+def refresh_ties(store: ArticleStore, tie_ids: Iterable[str]) -> tuple[list[Tie], list[str]]:
+    """Fold these ties again from the store's current articles; write them, delete those no article names."""
+    ties, gone = [], []
+    for tie_id in sorted(set(tie_ids)):
+        korean_party, partner = tie_id.split("|", 1)
+        tie = fold((korean_party, partner), store.pair_articles(korean_party, partner))
+        if tie is None:
+            gone.append(tie_id)
+        else:
+            ties.append(tie)
+    if ties or gone:
+        store.write_ties(ties, delete=gone)
+    return ties, gone
+
+
+def rebuild_ties(store: ArticleStore) -> tuple[int, int, int]:
+    """The whole register folded again from every stored article (``citydesk ties rebuild``).
+    Returns (articles read, ties written, stale ties deleted)."""
+    articles = list(store.all_articles())
+    ties = build(articles)
+    deleted = store.replace_ties(ties)
+    return len(articles), len(ties), deleted

@@ -1,0 +1,242 @@
+"""Stories and ties as the indexer keeps them, in-process, on the embedded store (services/indexer/placement.py).
+
+Proves: the seeds and our story fixtures, written batch by batch through `index_batch`, come out in their gold stories
+(seeds 001 and 003 one story; the fixtures' three stories of several articles, the portal copy pointing to the
+press release) whatever the order and the batch size, and with the register the pure `build` gives; re-feeding changes
+nothing; an update moves an article to another story and leaves a tie it no longer names; two stories first seen
+apart are merged whole, members that never met the bridging article included; an older copy arriving late becomes
+the one the others point to; a crash between the write and the relabels/ties is repaired by the batch's redelivery;
+`citydesk ties rebuild` gives the same register; the candidates read back from the store carry the fingerprint's
+entity sets; a store written by the previous citydesk (format 1) is migrated when opened and keeps answering.
+Does not prove: the stream (tests/test_stories_pipeline.py), Elasticsearch (tests/test_stories_stores.py), speed.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timedelta
+
+import pytest
+
+from schemas import CleanArticle, Person, Relation
+from services.indexer.embedded import STORE_FORMAT, EmbeddedStore, store_format
+from services.indexer.placement import index_batch, rebuild_ties
+from services.indexer.store import SearchQuery
+from services.stories.core import entity_sets, fingerprint
+from services.tagger import tag
+from services.ties import build
+from tests.stories_support import (
+    comparable,
+    gold_partition,
+    partition,
+    seed_names,
+    seed_raws,
+    story_fixture_raws,
+    tagged,
+)
+
+
+@pytest.fixture(scope="module")
+def articles():
+    return tagged(story_fixture_raws() + seed_raws())
+
+
+def _labels(store: EmbeddedStore, ids) -> dict[str, str]:
+    return {i: store.get(i)["story_id"] for i in ids}
+
+
+def _fill(tmp_path, articles, batch: int) -> EmbeddedStore:
+    store = EmbeddedStore(tmp_path / "store", writer=True)
+    for i in range(0, len(articles), batch):
+        index_batch(store, articles[i:i + batch])
+    return store
+
+
+@pytest.mark.parametrize(("order", "batch"), [("listed", 1), ("reversed", 1), ("listed", 5), ("reversed", 100)])
+def test_gold_stories_and_the_register_whatever_the_order_and_batch(tmp_path, articles, order, batch):
+    seq = articles if order == "listed" else list(reversed(articles))
+    store = _fill(tmp_path, seq, batch)
+    ids = [a.id for a in articles]
+    assert partition(_labels(store, ids)) == gold_partition()
+    assert store.get("s03_daegu_chengdu_portal_copy")["duplicate_of"] == "s01_daegu_chengdu_release"
+    assert store.get("s01_daegu_chengdu_release")["duplicate_of"] is None
+    placed = [a.model_copy(update={"story_id": store.get(a.id)["story_id"],
+                                   "duplicate_of": store.get(a.id)["duplicate_of"]}) for a in articles]
+    assert comparable(store.read_ties()) == comparable(build(placed))
+    names = {v: k for k, v in seed_names().items()}
+    seoul = next(t for t in store.read_ties() if t.id == "서울특별시|충칭시")
+    assert (seoul.articles, seoul.stories, seoul.since, seoul.since_source) == (2, 1, 2019, "stated")
+    assert {e.article_id for e in seoul.evidence} == {names["001_6a51c42110a45834"], names["003_f7f4b121435f6b6b"]}
+
+
+def test_refeeding_changes_nothing_and_rebuild_gives_the_same_register(tmp_path, articles):
+    store = _fill(tmp_path, articles, 4)
+    ids = [a.id for a in articles]
+    labels, ties = _labels(store, ids), comparable(store.read_ties())
+    index_batch(store, articles[3:9])
+    index_batch(store, list(reversed(articles)))
+    assert _labels(store, ids) == labels and comparable(store.read_ties()) == ties
+    assert store.count() == len(articles)
+    assert rebuild_ties(store)[:2] == (len(articles), len(ties))
+    assert comparable(store.read_ties()) == ties
+
+
+def _article(article_id: str, body: str, day: int, pair: tuple[str, str] | None = None, people=()):
+    t = tag(CleanArticle(id=article_id, title=body[:20], body=body,
+                         published_at=datetime(2025, 5, 1, tzinfo=None) + timedelta(days=day)))
+    relations = [Relation(korean_party=pair[0], partner=pair[1], partner_country="CN", kinds=["visit"])] if pair else []
+    return t.model_copy(update={"relations": relations, "people": [Person(name=p) for p in people], "events": []})
+
+
+TEXT_A = "대구시는 청두시와 로봇 산업 공동 연구를 시작한다고 밝혔다. 두 도시는 연구소 세 곳을 함께 세우기로 했다."
+TEXT_B = "수원시는 하노이시와 교통 신호 체계 개선 사업을 함께 추진하기로 했다. 수원 기업 다섯 곳이 참여한다."
+TEXT_C = "부산시는 후쿠오카시와 해협 관광 상품을 함께 팔기로 했다. 두 도시는 여객선 운항을 늘린다."
+
+
+def test_an_update_moves_an_article_and_leaves_the_tie_it_no_longer_names(tmp_path):
+    store = EmbeddedStore(tmp_path / "s", writer=True)
+    a = _article("a", TEXT_A, 0, ("대구광역시", "청두시"), ("홍준표",))
+    b = _article("b", TEXT_A.replace("세 곳", "네 곳"), 0, ("대구광역시", "청두시"), ("홍준표",))
+    c = _article("c", TEXT_B, 0, ("수원시", "하노이시"), ("이재준",))
+    index_batch(store, [a, b, c])
+    assert store.get("a")["story_id"] == store.get("b")["story_id"] != store.get("c")["story_id"]
+    moved = _article("b", TEXT_B + " 추가 소식", 0, ("수원시", "하노이시"), ("이재준",))
+    index_batch(store, [moved])
+    assert store.get("b")["story_id"] == store.get("c")["story_id"] != store.get("a")["story_id"]
+    ties = {t.id: t for t in store.read_ties()}
+    assert ties["대구광역시|청두시"].articles == 1 and ties["수원시|하노이시"].articles == 2
+    gone = _article("a", TEXT_C, 0, ("부산광역시", "후쿠오카시"))
+    index_batch(store, [gone])
+    assert "대구광역시|청두시" not in {t.id for t in store.read_ties()}  # no article names it any more
+
+
+def test_two_stories_seen_apart_are_merged_whole(tmp_path):
+    """x and y are one event told twice without shared text; w is a reprint of x that shares no key with the
+    bridging article z. z joins x's and y's stories: every member of both, w included, ends in one story."""
+    store = EmbeddedStore(tmp_path / "s", writer=True)
+    x = _article("x", TEXT_A, 0, ("대구광역시", "청두시"), ("홍준표",))
+    w = _article("w", TEXT_A + " 사진=대구시", 0, None)  # a copy of x's text: joins x by text alone, no entities
+    y = _article("y", TEXT_B, 0, ("대구광역시", "청두시"), ("왕펑",))
+    for article in (x, w, y):
+        index_batch(store, [article])
+    assert store.get("x")["story_id"] == store.get("w")["story_id"] != store.get("y")["story_id"]
+    z = _article("z", TEXT_B + " 청두", 0, ("대구광역시", "청두시"), ("홍준표", "왕펑"))
+    assert not set(fingerprint(z).keys) & set(fingerprint(w).keys)  # z never meets w
+    index_batch(store, [z])
+    assert len({store.get(i)["story_id"] for i in "xwyz"}) == 1
+
+
+def test_an_older_copy_arriving_late_becomes_the_original(tmp_path, articles):
+    by_id = {a.id: a for a in articles}
+    store = EmbeddedStore(tmp_path / "s", writer=True)
+    index_batch(store, [by_id["s03_daegu_chengdu_portal_copy"]])
+    index_batch(store, [by_id["s01_daegu_chengdu_release"]])
+    assert store.get("s03_daegu_chengdu_portal_copy")["duplicate_of"] == "s01_daegu_chengdu_release"
+    assert store.get("s01_daegu_chengdu_release")["story_id"] == store.get("s03_daegu_chengdu_portal_copy")["story_id"]
+
+
+def test_a_crash_after_the_write_is_repaired_by_the_redelivered_batch(tmp_path, articles):
+    """Reversed, two by two: copies arrive before their originals, so stored articles are relabelled."""
+    seq = list(reversed(articles))
+    reference = _fill(tmp_path / "ref", seq, 2)
+    ids = [a.id for a in articles]
+    store = EmbeddedStore(tmp_path / "crash" / "store", writer=True)
+
+    class Crash(Exception):
+        pass
+
+    def crash(*args, **kwargs):
+        raise Crash
+
+    crashed = []
+    for i in range(0, len(seq), 2):
+        batch = seq[i:i + 2]
+        for step in ("relabel", "ties_citing"):  # after the write: before the relabels, before the ties
+            original = getattr(store, step)
+            setattr(store, step, crash)
+            try:
+                index_batch(store, batch)
+            except Crash:
+                crashed.append(step)
+            finally:
+                setattr(store, step, original)
+        index_batch(store, batch)  # the redelivery
+    assert crashed.count("ties_citing") == len(range(0, len(seq), 2)) and "relabel" in crashed
+    assert partition(_labels(store, ids)) == partition(_labels(reference, ids)) == gold_partition()
+    assert comparable(store.read_ties()) == comparable(reference.read_ties())
+
+
+def test_candidates_read_back_carry_the_fingerprints_entity_sets(tmp_path, articles):
+    store = _fill(tmp_path, articles, 100)
+    for article in articles:
+        fp = fingerprint(article)
+        found = {c.article_id: c for c in store.story_candidates([fp], 4)[0]}
+        assert article.id in found
+        pairs, named = entity_sets(article)
+        c = found[article.id]
+        assert (c.pairs, c.named, list(c.signature)) == (pairs, named, list(fp.signature))
+
+
+def test_search_collapses_stories_and_counts_them_in_facets(tmp_path, articles):
+    store = _fill(tmp_path, articles, 100)
+    stories = store.search(SearchQuery(stories=True, limit=50))
+    assert stories.total == len(articles) and stories.stories == len(gold_partition()) == len(stories.hits)
+    daegu = next(h for h in stories.hits if h.story_id == store.get("s01_daegu_chengdu_release")["story_id"])
+    assert (daegu.story_articles, daegu.story_outlets) == (3, 2)  # 대구일보 twice (release and portal copy), 영남신문
+    by_story = store.search(SearchQuery(facets_by="story", facet_size=50))
+    by_article = store.search(SearchQuery(facet_size=50))
+    # 청두시: the three-outlet event, the one a month later, seed 000: three stories in five articles
+    assert (dict(by_story.facets["partner"])["청두시"], dict(by_article.facets["partner"])["청두시"]) == (3, 5)
+
+
+# The schema citydesk wrote before stories and ties (format 1), and its documents: the migration's input.
+def _format1_store(directory, articles) -> None:
+    import tantivy
+
+    from services.indexer.embedded import KEYWORD_FIELDS, TERMS_TOKENIZER, _analyzer, _utc
+    from services.indexer.store import index_fields
+
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("id", stored=True, tokenizer_name="raw", fast=True)
+    sb.add_text_field("title_terms", stored=False, tokenizer_name=TERMS_TOKENIZER)
+    sb.add_text_field("body_terms", stored=False, tokenizer_name=TERMS_TOKENIZER)
+    for name in KEYWORD_FIELDS:
+        sb.add_text_field(name, stored=False, tokenizer_name="raw", fast=True)
+    sb.add_date_field("published_at", stored=False, indexed=True, fast=True)
+    sb.add_bytes_field("source", stored=True, indexed=False)
+    directory.mkdir(parents=True)
+    index = tantivy.Index(sb.build(), path=str(directory))
+    index.register_tokenizer(TERMS_TOKENIZER, _analyzer())
+    writer = index.writer(heap_size=15_000_000, num_threads=1)
+    for article in articles:
+        doc = tantivy.Document()
+        doc.add_text("id", article.id)
+        doc.add_text("title_terms", " ".join(article.terms.title))
+        doc.add_text("body_terms", " ".join(article.terms.body))
+        for name, values in index_fields(article).items():
+            for value in values:
+                doc.add_text(name, value)
+        doc.add_text("exchange", "true" if article.is_exchange else "false")
+        if article.published_at:
+            doc.add_date("published_at", _utc(article.published_at))
+        doc.add_bytes("source", json.dumps(article.model_dump(mode="json", exclude={"terms"}),
+                                           ensure_ascii=False).encode("utf-8"))
+        writer.add_document(doc)
+    writer.commit()
+    writer.wait_merging_threads()
+
+
+def test_a_store_of_the_previous_format_is_migrated_when_opened(tmp_path, articles):
+    directory = tmp_path / "store"
+    _format1_store(directory, articles)
+    assert store_format(directory) == 1
+    before = {a.id for a in articles if a.relations}
+    reader = EmbeddedStore(directory)  # a reader (citydesk search) opens it first: it is migrated then
+    assert store_format(directory) == STORE_FORMAT and reader.count() == len(articles)
+    assert {h.id for h in reader.search(SearchQuery(text="자매결연", limit=50)).hits} >= {"s01_daegu_chengdu_release"}
+    assert partition(_labels(reader, [a.id for a in articles])) == gold_partition()
+    assert {e.article_id for t in reader.read_ties() for e in t.evidence} == before
+    writer = EmbeddedStore(directory, writer=True)  # and the indexer finds it current, and writes on
+    index_batch(writer, articles[:2])
+    assert writer.count() == len(articles)
+    assert not list(tmp_path.glob("store.*"))  # no half-migrated or retired copy left beside it
