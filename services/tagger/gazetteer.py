@@ -122,14 +122,16 @@ class Gazetteer:
         n = len(text)
         # A name can start only where a morpheme starts or after non-Hangul text (中충칭, "청두"), and end only at a
         # morpheme end, before non-Hangul text, or before a suffix or particle (청두시장 → 청두 + 시장).
-        non_hangul = {m.start() for m in _NON_HANGUL.finditer(text)}
-        may_start = starts | {0} | {i + 1 for i in non_hangul}
-        may_end = ends | {n} | non_hangul | {m.start() for m in self._followers(rules.place_followers).finditer(text)}
+        followers = rules.place_followers
         # At each start the longest name that ends well; a name inside one already taken is not another.
         longest: dict[int, int] = {}
         for last, length in self.automaton.iter(text):
             start, end = last + 1 - length, last + 1
-            if start in may_start and end in may_end and length > longest.get(start, 0):
+            if length <= longest.get(start, 0):
+                continue
+            starts_well = start == 0 or start in starts or not _HANGUL.match(text[start - 1])
+            ends_well = (end == n or end in ends or not _HANGUL.match(text[end]) or text.startswith(followers, end))
+            if starts_well and ends_well:
                 longest[start] = length
         taken_until = 0
         for start in sorted(longest):
@@ -150,11 +152,6 @@ class Gazetteer:
                 if e.country in countries and e.kind == m.entry.kind:
                     return Mention(e, m.surface, m.start, m.end)
         return m
-
-    @staticmethod
-    @cache
-    def _followers(followers: tuple[str, ...]) -> re.Pattern[str]:
-        return re.compile("(?=" + "|".join(map(re.escape, followers)) + ")")  # every position, overlaps too
 
     @staticmethod
     def _confident(m: Mention, text: str, proper: set[tuple[int, int]], full_names: set[str],

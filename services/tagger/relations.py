@@ -40,8 +40,11 @@ def person_stand_ins(doc: Document, res: Resources) -> list[Mention]:
         title = res.rules.role_suffix.search(person.role or "")
         if entry is None or title is None or len(person.name) != 3:
             continue  # a Korean name (3 syllables) is shortened to its surname: 최 군수
-        for m in re.finditer(rf"{re.escape(person.name)}|{person.name[0]} {re.escape(title.group(1))}", doc.text):
-            out.append(Mention(entry, m.group(0), m.start(), m.end()))
+        for form in (person.name, f"{person.name[0]} {title.group(1)}"):
+            start = doc.text.find(form)
+            while start >= 0:
+                out.append(Mention(entry, form, start, start + len(form)))
+                start = doc.text.find(form, start + len(form))
     return out
 
 

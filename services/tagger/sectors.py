@@ -8,6 +8,8 @@ from dataclasses import dataclass
 from functools import cache
 from pathlib import Path
 
+import ahocorasick
+
 from schemas import Sector
 
 SECTORS_FILE = Path(__file__).with_name("data") / "sectors.json"
@@ -40,15 +42,32 @@ def _pattern(term: str) -> re.Pattern[str]:
     return re.compile(re.escape(term))
 
 
-def _spans(term: str, text: str) -> list[tuple[int, int]]:
-    return [(m.start(), m.end()) for m in _pattern(term).finditer(text)]
+_AUTOMATA: dict[int, tuple[Taxonomy, ahocorasick.Automaton]] = {}
+
+
+def _automaton(tax: Taxonomy) -> ahocorasick.Automaton:
+    """Every term of the taxonomy in one Aho-Corasick automaton: one pass over a text finds them all."""
+    if id(tax) not in _AUTOMATA:
+        by_term: dict[str, list[str]] = {}
+        for code, _ko, _en, terms in tax.sectors:
+            for term in terms:
+                by_term.setdefault(term, []).append(code)
+        automaton = ahocorasick.Automaton()
+        for term, codes in by_term.items():
+            automaton.add_word(term, (term, tuple(codes)))
+        automaton.make_automaton()
+        _AUTOMATA[id(tax)] = (tax, automaton)
+    return _AUTOMATA[id(tax)][1]
 
 
 def _occurrences(text: str, tax: Taxonomy) -> dict[str, list[str]]:
     """Each sector's matched terms, longest match first across the whole taxonomy: a term inside a longer
     matched term (전시 in 기술전시회, 산업 in 물산업) does not count for its own sector."""
-    candidates = [(start, end, code, term) for code, _ko, _en, terms in tax.sectors for term in terms
-                  if term in text for start, end in _spans(term, text)]  # most terms are absent: one test each
+    candidates = []
+    for last, (term, codes) in _automaton(tax).iter(text):
+        start = last + 1 - len(term)
+        if _pattern(term).match(text, start):  # its boundaries (AI not in SAID; a phrase starts a word)
+            candidates += [(start, last + 1, code, term) for code in codes]
     candidates.sort(key=lambda c: (-(c[1] - c[0]), c[0]))
     taken = bytearray(len(text))
     found: dict[str, list[str]] = {}
