@@ -14,7 +14,7 @@ from schemas import RELATION_KINDS
 from services.settings import Settings, settings
 from services.stages import STAGES
 
-QUIET_COMMANDS = ("clean", "tag", "search", "eval")
+QUIET_COMMANDS = ("clean", "tag", "search", "eval", "ties")
 
 DESCRIPTION = """\
 citydesk turns scraped Korean news about city diplomacy into clean, tagged, searchable records:
@@ -95,7 +95,15 @@ def _cmd_setup(args: argparse.Namespace, cfg: Settings) -> int:
     created = create_topics(cfg)
     print(f"topics: created {', '.join(created) or 'none (all exist)'} ({cfg.partitions} partitions each)")
     if cfg.store == "elasticsearch":
-        from services.indexer.elastic import check_server, es_client, setup_index, wait_for_elasticsearch
+        from services.indexer.elastic import (
+            check_server,
+            es_client,
+            setup_index,
+            setup_ties_index,
+            ties_alias,
+            upgrade_articles_mapping,
+            wait_for_elasticsearch,
+        )
 
         client = es_client(cfg)
         wait_for_elasticsearch(client, args.timeout)
@@ -103,6 +111,12 @@ def _cmd_setup(args: argparse.Namespace, cfg: Settings) -> int:
         index = setup_index(client, cfg.elasticsearch_index, cfg.elasticsearch_analyzer, cfg.elasticsearch_shards,
                             cfg.elasticsearch_replicas)
         print(f"elasticsearch {version}: template installed, alias {cfg.elasticsearch_index!r} → {index}")
+        added = upgrade_articles_mapping(client, cfg.elasticsearch_index)
+        if added:
+            print(f"elasticsearch: fields added to {index}'s mapping: {', '.join(added)}")
+        ties = setup_ties_index(client, ties_alias(cfg.elasticsearch_index), cfg.elasticsearch_shards,
+                                cfg.elasticsearch_replicas)
+        print(f"elasticsearch: ties template installed, alias {ties_alias(cfg.elasticsearch_index)!r} → {ties}")
     if cfg.kibana_url:
         from services.kibana import import_saved_objects, wait_for_kibana
 
@@ -192,13 +206,17 @@ def _cmd_tag(args: argparse.Namespace, cfg: Settings) -> int:
 
 
 def _print_results(results, query) -> None:  # type: ignore[no-untyped-def]
-    print(f"\nsearch {query.text!r}: {results.total} articles")
+    stories = f", {results.stories} stories" if results.stories is not None else ""
+    print(f"\nsearch {query.text!r}: {results.total} articles{stories}")
     for hit in results.hits:
         date = str(hit.published_at)[:10] if hit.published_at else "----------"
-        print(f"  {date}  {hit.id}  {hit.title}  [{hit.outlet or ''}]")
+        counts = f"  ({hit.story_articles} articles, {hit.story_outlets} outlets)" \
+            if getattr(query, "stories", False) and hit.story_articles is not None else ""
+        print(f"  {date}  {hit.id}  {hit.title}  [{hit.outlet or ''}]{counts}")
+    unit = " (stories)" if getattr(query, "facets_by", "article") == "story" else ""
     for name, buckets in results.facets.items():
         if buckets:
-            print(f"  {name}: " + ", ".join(f"{k} ({n})" for k, n in buckets))
+            print(f"  {name}{unit}: " + ", ".join(f"{k} ({n})" for k, n in buckets))
 
 
 def _cmd_search(args: argparse.Namespace, cfg: Settings) -> int:
@@ -208,16 +226,111 @@ def _cmd_search(args: argparse.Namespace, cfg: Settings) -> int:
     query = SearchQuery(text=" ".join(args.query), sector=args.sector, place=args.place, country=args.country,
                         person=args.person, relation=args.relation, partner=args.partner,
                         korean_party=args.korean_party, exchange_only=args.exchange_only,
-                        since=args.since, until=args.until, limit=args.limit)
+                        since=args.since, until=args.until, limit=args.limit, stories=args.stories,
+                        facets_by=args.facets_by)
     from services.desk.client import search_via_desk
 
-    results = search_via_desk(cfg, query)  # a running desk answers at once: it keeps Kiwi and the store open
+    results = None
+    if not (query.stories or query.facets_by == "story"):  # the desk's search API counts articles only
+        results = search_via_desk(cfg, query)  # a running desk answers at once: it keeps Kiwi and the store open
     if results is None:
         results = open_store(cfg).search(query)
     if args.json:
         print(results.model_dump_json(indent=2))
     else:
         _print_results(results, query)
+    return 0
+
+
+def _cmd_ties(args: argparse.Namespace, cfg: Settings) -> int:
+    from services.indexer import open_store
+    from services.ties import output, with_register
+    from services.ties.office import load_register
+
+    action = getattr(args, "ties_action", None)
+    if action == "import":
+        return _ties_import(args, cfg)
+    if action == "rebuild":
+        return _ties_rebuild(args, cfg)
+    store = open_store(cfg)
+    try:
+        ties = with_register(store.read_ties(), load_register(cfg.data_dir))
+    finally:
+        store.close()
+    if action == "show":
+        korean_party, partner = _tie_names(args.korean_party_name, args.partner_name)
+        found = [t for t in ties if (t.korean_party, t.partner) == (korean_party, partner)]
+        if not found:
+            print(f"citydesk ties show: no tie {korean_party} — {partner} in the register "
+                  f"({len(ties)} ties; `citydesk ties --korean-party {korean_party}` lists that government's)",
+                  file=sys.stderr)
+            return 1
+        print(output.timeline(found[0]))
+        return 0
+    ties = output.select(ties, korean_party=args.korean_party, partner=args.partner, country=args.country,
+                         kind=args.kind, status=args.status)
+    if args.format == "json":
+        print(output.to_json(ties))
+    elif args.format == "csv":
+        sys.stdout.write(output.to_csv(ties))
+    elif args.format == "geojson":
+        print(json.dumps(output.to_geojson(ties), ensure_ascii=False, indent=1))
+    else:
+        print(output.table(ties))
+    return 0
+
+
+def _tie_names(korean_party: str, partner: str) -> tuple[str, str]:
+    """Canonical names for what was typed (대구 → 대구광역시, 청두 → 청두시), through the gazetteer."""
+    from services.tagger.gazetteer import gazetteer
+    from services.ties.office import _place
+
+    g = gazetteer()
+    korean = _place(g, korean_party, ("korean_local_gov",))
+    foreign = _place(g, partner, ("foreign_city", "foreign_region"))
+    return (korean.name if korean else korean_party), (foreign.name if foreign else partner)
+
+
+def _ties_import(args: argparse.Namespace, cfg: Settings) -> int:
+    from services.tagger.gazetteer import gazetteer
+    from services.ties.office import read_register, save_register
+
+    path = Path(args.file)
+    try:
+        entries, unresolved = read_register(path.read_text(encoding="utf-8-sig"), gazetteer())
+    except ValueError as exc:
+        print(f"citydesk ties import: {path}: {exc}", file=sys.stderr)
+        return 2
+    saved = save_register(cfg.data_dir, entries, unresolved, str(path.resolve()))
+    print(f"{len(entries)} registered ties from {path} kept in {saved}; `citydesk ties` gives each its status")
+    for u in unresolved:
+        print(f"unresolved: line {u.line}: {', '.join(v for v in u.row.values() if v)}: {u.reason}", file=sys.stderr)
+    if unresolved:
+        print(f"{len(unresolved)} rows could not be resolved and are left out: correct them and import again",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _ties_rebuild(args: argparse.Namespace, cfg: Settings) -> int:
+    from services.indexer import open_store
+    from services.indexer.placement import rebuild_ties
+
+    started = time.monotonic()
+    try:
+        store = open_store(cfg, writer=True)
+    except ValueError as exc:
+        if "LockBusy" in str(exc):
+            print("citydesk ties rebuild: the indexer holds the embedded store's writer lock; stop the pipeline "
+                  "(or its indexer) and run it again", file=sys.stderr)
+            return 2
+        raise
+    try:
+        articles, ties, deleted = rebuild_ties(store)
+    finally:
+        store.close()
+    print(f"rebuilt the register from {articles} articles: {ties} ties written, {deleted} stale ties deleted, "
+          f"in {time.monotonic() - started:.1f} s")
     return 0
 
 
@@ -400,8 +513,76 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--since", type=_date, help="published on or after (YYYY-MM-DD)")
     p.add_argument("--until", type=_date, help="published on or before (YYYY-MM-DD)")
     p.add_argument("--limit", type=int, default=10)
+    p.add_argument("--stories", action="store_true",
+                   help="one hit per story (its best-scoring article), with how many of the story's articles match "
+                   "and from how many outlets; the total gives the number of stories too")
+    p.add_argument("--facets-by", choices=["article", "story"], default="article",
+                   help="what the facet counts count: articles (default) or stories, so that ten outlets printing "
+                   "one press release count once")
     p.add_argument("--json", action="store_true", help="print the results as JSON")
     p.set_defaults(func=_cmd_search)
+
+    ties_description = """\
+The register of ties: one line per (Korean government, foreign partner) found in the news, kept up to date by
+the indexer as articles arrive (a fold over the current articles: re-feeding changes nothing, an updated article
+replaces its contribution). Each tie has its kinds (sister_city, friendship_city, agreement, visit, event) with
+their first and last dates, since when (the year an article states, else the first news), sectors, people,
+events, and its evidence (articles, outlets, stories; each kind's supporting sentence).
+
+With an office's register imported (citydesk ties import FILE.csv), each tie gets a status:
+  active     registered, and in the news in the last 12 months
+  dormant    registered, no news since YYYY
+  news_only  in the news, not registered: a new or informal tie, worth a look
+  no_news    registered, never in the news
+
+Examples:
+  citydesk ties --korean-party 대구광역시
+  citydesk ties --status dormant --csv > dormant.csv
+  citydesk ties --country CN --geojson > ties.geojson     (opens in QGIS as it is: lines Korea → partner)
+  citydesk ties show 대구광역시 청두시                    (the timeline, with evidence sentences)
+  citydesk ties import register.csv                       (unresolved rows are listed; exit 1 if any)
+  citydesk ties rebuild                                   (fold the whole register again from the store)
+"""
+    p = sub.add_parser("ties", help="the register of ties: list, show one, import an office's register, rebuild",
+                       description=ties_description, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--korean-party", action="append", default=[], help="Korean government, e.g. 대구광역시")
+    p.add_argument("--partner", action="append", default=[], help="foreign partner, e.g. 청두시")
+    p.add_argument("--country", action="append", default=[], help="partner's ISO country code, e.g. CN")
+    p.add_argument("--kind", action="append", default=[], choices=RELATION_KINDS,
+                   help="ties that show this kind (or are registered as it)")
+    p.add_argument("--status", action="append", default=[], choices=["active", "dormant", "news_only", "no_news"],
+                   help="active, dormant (registered, no news for 12 months), news_only (not registered), no_news")
+    formats = p.add_mutually_exclusive_group()
+    formats.add_argument("--json", dest="format", action="store_const", const="json",
+                         help="every field of each tie, evidence included")
+    formats.add_argument("--csv", dest="format", action="store_const", const="csv",
+                         help="one row per tie, flat columns (lists joined by ', ')")
+    formats.add_argument("--geojson", dest="format", action="store_const", const="geojson",
+                         help="a FeatureCollection of lines from the Korean government to its partner (WGS 84)")
+    p.set_defaults(func=_cmd_ties, format="table", ties_action=None)
+    ties_sub = p.add_subparsers(dest="ties_action", metavar="ACTION")
+    show = ties_sub.add_parser("show", help="one tie's timeline with its evidence sentences",
+                               description="Print one tie: kinds with first and last dates, since when, status, "
+                               "sectors, people, events, then every article in date order (outlet, story) with the "
+                               "sentence that shows each kind. Names may be short (대구 청두): the gazetteer resolves "
+                               "them.")
+    show.add_argument("korean_party_name", metavar="KOREAN_GOVERNMENT", help="e.g. 대구광역시")
+    show.add_argument("partner_name", metavar="PARTNER", help="e.g. 청두시")
+    imp = ties_sub.add_parser("import", help="read an office's register (CSV) and keep it in the data directory",
+                              description="Read an office's official register: CSV with a header naming the "
+                              "columns korean_government, partner, country, kind, year (or 지자체, 상대도시, "
+                              "국가, 유형, 연도). "
+                              "Country is an ISO code or a Korean name; kind is sister_city or friendship_city (자매, "
+                              "우호). Names are resolved through the gazetteer; the resolved rows replace the register "
+                              "kept in CITYDESK_DATA_DIR/register.json, which `citydesk ties` uses for statuses. "
+                              "Unresolved rows are listed with the reason and the command exits 1.")
+    imp.add_argument("file", help="the register, CSV (UTF-8)")
+    ties_sub.add_parser("rebuild", help="fold the whole register again from every stored article",
+                        description="Read every article in the store and fold every tie again, replacing the "
+                        "stored register (ties no article names any more are deleted). The indexer keeps the "
+                        "register up to date by itself; this is for a store written without it, or after a "
+                        "change to how ties are folded. On the embedded store, stop the indexer first (it holds "
+                        "the writer lock).")
 
     p = sub.add_parser("status", help="the running workers: state, counters, health URLs",
                        description="Read the status every running worker keeps under CITYDESK_DATA_DIR/status: "

@@ -10,7 +10,11 @@ from __future__ import annotations
 
 import csv
 import io
+import json
+import os
 from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
 
 from schemas import RegisterEntry
 from services.tagger.gazetteer import Entry, Gazetteer
@@ -89,3 +93,28 @@ def read_register(text: str, g: Gazetteer) -> tuple[list[RegisterEntry], list[Un
         entries.append(RegisterEntry(korean_party=korean.name, partner=partner.name, country=country,
                                      kind=kind, year=int(year) if year else None))  # type: ignore[arg-type]
     return entries, unresolved
+
+
+REGISTER_FILE = "register.json"
+
+
+def save_register(data_dir: Path, entries: list[RegisterEntry], unresolved: list[Unresolved], source: str) -> Path:
+    """The resolved register, kept in the data directory for `citydesk ties` (written whole, then renamed: a reader
+    never sees half a register). The unresolved rows are kept beside it, with their reasons."""
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / REGISTER_FILE
+    body = {"source": source, "imported_at": datetime.now(UTC).isoformat(timespec="seconds"),
+            "entries": [e.model_dump(mode="json") for e in entries],
+            "unresolved": [{"line": u.line, "row": u.row, "reason": u.reason} for u in unresolved]}
+    tmp = path.with_suffix(".json.tmp")
+    tmp.write_text(json.dumps(body, ensure_ascii=False, indent=1) + "\n", encoding="utf-8")
+    os.replace(tmp, path)
+    return path
+
+
+def load_register(data_dir: Path) -> list[RegisterEntry]:
+    """The register `citydesk ties import` stored, or none."""
+    path = data_dir / REGISTER_FILE
+    if not path.exists():
+        return []
+    return [RegisterEntry.model_validate(e) for e in json.loads(path.read_text(encoding="utf-8"))["entries"]]
