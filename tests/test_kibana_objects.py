@@ -1,30 +1,35 @@
 """The Kibana saved objects (package data: services/assets/kibana/citydesk.ndjson) have the shape Kibana's import
 API expects: one object per line with type, id, attributes, references and the migration versions; references
 resolve within the set; JSON-in-string attributes parse; every field a visualization, map, saved search or the data
-view uses exists in our index mapping AND in the real Elasticsearch node's _field_caps for an index `setup` made
-and the seeds filled (aggregated fields aggregatable, the map's field a geo_point, the time field a date).
+view uses exists in the mapping of the index its data view names (articles, or ties) AND in the real Elasticsearch
+node's _field_caps for the indexes `setup` made and the seeds filled through the indexer's placement (aggregated
+fields aggregatable, the maps' fields geo_points, the time fields dates); the fields their KQL queries name too.
+The stories-over-time visualization, and the ties dashboard (table, a map of lines from the Korean government to its
+partner, kinds and sectors over time, ties active in the last 12 months) are there.
 Proves the file is well-formed and consistent with what a real server reports; does not prove Kibana renders or
 even imports it: Kibana is in no registry these machines reach (test_elasticsearch_nori.py imports it when
 KIBANA_URL names one)."""
 
 import json
+import re
 
 import pytest
 import yaml
 
-from services.indexer.elastic import TEMPLATE_FILE
+from services.indexer.elastic import TEMPLATE_FILE, TIES_TEMPLATE_FILE
 from services.kibana import SAVED_OBJECTS, import_request, saved_objects
 
 KNOWN_TYPES = {"index-pattern", "search", "visualization", "map", "dashboard", "lens"}
+TEMPLATES = {"articles": TEMPLATE_FILE, "ties": TIES_TEMPLATE_FILE}  # data view title → the mapping behind it
 
 
-def _mapped_fields() -> set[str]:
+def _mapped_fields(view: str = "articles") -> set[str]:
     def walk(props, prefix=""):
         for name, spec in props.items():
             yield prefix + name
             if "properties" in spec:
                 yield from walk(spec["properties"], f"{prefix}{name}.")
-    return set(walk(json.loads(TEMPLATE_FILE.read_text(encoding="utf-8"))["mappings"]["properties"]))
+    return set(walk(json.loads(TEMPLATES[view].read_text(encoding="utf-8"))["mappings"]["properties"]))
 
 
 def test_one_object_per_line_with_the_fields_import_needs():
@@ -61,28 +66,56 @@ def test_embedded_json_parses_and_names_its_references():
             assert layer["sourceDescriptor"]["indexPatternRefName"] in ref_names
 
 
-def _used_fields() -> dict[str, str]:
-    """field → how the saved objects use it: 'aggregated', 'geo', 'time' or 'column'."""
-    used: dict[str, str] = {}
+def _views() -> dict[str, str]:
+    """data view id → its title (the index or alias it reads)."""
+    return {o["id"]: o["attributes"]["title"] for o in saved_objects() if o["type"] == "index-pattern"}
+
+
+def _kql_fields(query: str) -> set[str]:
+    """The field names a KQL query names (`field:value`, `field >= value`)."""
+    return set(re.findall(r"([A-Za-z_][\w.]*)\s*(?::|>=|<=|>|<)", query))
+
+
+def _used_fields() -> dict[tuple[str, str], str]:
+    """(data view title, field) → how the saved objects use it: 'aggregated', 'geo', 'time', 'column' or 'query'."""
+    views = _views()
+    used: dict[tuple[str, str], str] = {}
     for o in saved_objects():
         a = o["attributes"]
+        refs = {r["name"]: views.get(r["id"]) for r in o["references"] if r["type"] == "index-pattern"}
+        view = refs.get("kibanaSavedObjectMeta.searchSourceJSON.index")
         for column in a.get("columns", []):
-            used.setdefault(column, "column")
+            used.setdefault((view, column), "column")
         if "visState" in a:
             for agg in json.loads(a["visState"])["aggs"]:
                 if "field" in agg["params"]:
-                    used[agg["params"]["field"]] = "time" if agg["type"] == "date_histogram" else "aggregated"
+                    used[(view, agg["params"]["field"])] = "time" if agg["type"] == "date_histogram" else "aggregated"
+        source = json.loads(a.get("kibanaSavedObjectMeta", {}).get("searchSourceJSON", "{}"))
+        for name in _kql_fields(source.get("query", {}).get("query", "")):
+            used.setdefault((view, name), "query")
         for layer in json.loads(a.get("layerListJSON", "[]")):
-            used[layer["sourceDescriptor"]["geoField"]] = "geo"
+            src = layer["sourceDescriptor"]
+            layer_view = refs[src["indexPatternRefName"]]
+            for key in ("geoField", "sourceGeoField", "destGeoField"):
+                if key in src:
+                    used[(layer_view, src[key])] = "geo"
+            for metric in src.get("metrics", []):
+                if "field" in metric:
+                    used[(layer_view, metric["field"])] = "aggregated"
+            for name in src.get("tooltipProperties", []):
+                used.setdefault((layer_view, name), "column")
         if o["type"] == "index-pattern":
-            used[a["timeFieldName"]] = "time"
+            used[(a["title"], a["timeFieldName"])] = "time"
     return used
 
 
 def test_every_field_used_exists_in_the_index_mapping():
-    fields = _mapped_fields()
-    used = set(_used_fields())
-    assert used and used <= fields, used - fields
+    used = _used_fields()
+    assert {view for view, _ in used} == set(TEMPLATES)
+    for view in TEMPLATES:
+        fields = _mapped_fields(view)
+        named = {field for v, field in used if v == view}
+        assert named and named <= fields, (view, named - fields)
 
 
 @pytest.fixture(scope="module")
@@ -90,30 +123,33 @@ def field_caps(es, es_node):
     """The real node's field list for an index made by setup_index and filled with the tagged seeds."""
     from schemas import RawArticle
     from services.cleaner import clean
-    from services.indexer.elastic import ElasticsearchStore, setup_index
+    from services.indexer.elastic import ElasticsearchStore, setup_index, setup_ties_index, ties_alias
+    from services.indexer.placement import index_batch
     from services.tagger import tag
     from tests.conftest import read_seed, required_seed_ids
 
     setup_index(es, "kibana", analyzer="standard")
-    ElasticsearchStore(es_node.url, "kibana", client=es).write(
-        [tag(clean(RawArticle(id=k, body=read_seed(k)))) for k in required_seed_ids()])
-    return es.field_caps(index="kibana", fields="*")["fields"]
+    setup_ties_index(es, ties_alias("kibana"))
+    index_batch(ElasticsearchStore(es_node.url, "kibana", client=es),
+                [tag(clean(RawArticle(id=k, body=read_seed(k)))) for k in required_seed_ids()])
+    return {"articles": es.field_caps(index="kibana", fields="*")["fields"],
+            "ties": es.field_caps(index=ties_alias("kibana"), fields="*")["fields"]}
 
 
 def test_every_field_used_is_what_the_real_node_reports(field_caps):
     problems = []
-    for field, use in sorted(_used_fields().items()):
-        caps = field_caps.get(field)
+    for (view, field), use in sorted(_used_fields().items()):
+        caps = field_caps[view].get(field)
         if caps is None:
-            problems.append(f"{field}: not in _field_caps")
+            problems.append(f"{view}.{field}: not in _field_caps")
             continue
         kinds = set(caps)
         if use == "aggregated" and not all(c["aggregatable"] for c in caps.values()):
-            problems.append(f"{field}: aggregated by a visualization but not aggregatable ({kinds})")
+            problems.append(f"{view}.{field}: aggregated by a visualization but not aggregatable ({kinds})")
         if use == "geo" and kinds != {"geo_point"}:
-            problems.append(f"{field}: the map needs a geo_point, the node has {kinds}")
+            problems.append(f"{view}.{field}: the map needs a geo_point, the node has {kinds}")
         if use == "time" and kinds != {"date"}:
-            problems.append(f"{field}: a time field must be a date, the node has {kinds}")
+            problems.append(f"{view}.{field}: a time field must be a date, the node has {kinds}")
     assert problems == []
 
 
@@ -140,7 +176,31 @@ def test_the_dashboard_holds_every_visualization_the_issue_asks_for():
     dash = next(o for o in saved_objects() if o["type"] == "dashboard")
     panel_ids = {r["id"] for r in dash["references"]}
     assert {"citydesk-articles-over-time", "citydesk-top-sectors", "citydesk-partner-countries",
-            "citydesk-gov-partner-table", "citydesk-partner-map", "citydesk-relation-kinds"} <= panel_ids
+            "citydesk-gov-partner-table", "citydesk-partner-map", "citydesk-relation-kinds",
+            "citydesk-stories-over-time"} <= panel_ids
+
+
+def test_stories_over_time_counts_stories_beside_articles():
+    vis = next(o for o in saved_objects() if o["id"] == "citydesk-stories-over-time")
+    aggs = json.loads(vis["attributes"]["visState"])["aggs"]
+    assert {(a["type"], a["params"].get("field")) for a in aggs} == {
+        ("count", None), ("cardinality", "story_id"), ("date_histogram", "published_at")}
+
+
+def test_the_ties_dashboard_has_a_table_a_map_of_lines_kinds_and_sectors_over_time_and_the_active_ties():
+    objects = {o["id"]: o for o in saved_objects()}
+    dash = objects["citydesk-ties-dashboard"]
+    assert {r["id"] for r in dash["references"]} == {"citydesk-ties-table", "citydesk-ties-map",
+                                                    "citydesk-tie-kinds-over-time", "citydesk-tie-sectors-over-time",
+                                                    "citydesk-ties-active"}
+    lines = json.loads(objects["citydesk-ties-map"]["attributes"]["layerListJSON"])[0]["sourceDescriptor"]
+    assert (lines["type"], lines["sourceGeoField"], lines["destGeoField"]) == (
+        "ES_PEW_CONNECTIONS", "korean_location", "partner_location")  # a line from the Korean government out
+    groups = {o: {a["params"]["field"] for a in json.loads(objects[o]["attributes"]["visState"])["aggs"]
+                  if a["schema"] == "group"} for o in ("citydesk-tie-kinds-over-time", "citydesk-tie-sectors-over-time")}
+    assert groups == {"citydesk-tie-kinds-over-time": {"relation_kind"}, "citydesk-tie-sectors-over-time": {"sector"}}
+    active = json.loads(objects["citydesk-ties-active"]["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
+    assert active["query"]["query"] == "last_activity >= now-1y"
 
 
 def test_the_import_call_overwrites_and_carries_the_xsrf_header():
