@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from schemas import topics
 from services.settings import Settings
+from services.supervise import die_with_parent
 
 if TYPE_CHECKING:
     from services.engines import KafkaServer
@@ -60,6 +61,7 @@ def start_embedded(cfg: Settings, log_file: Path) -> subprocess.Popen[bytes]:
         [str(tansu_binary()), "broker", "--listener-url", url, "--advertised-listener-url", url,
          "--storage-engine", "memory://tansu/"],
         stdout=log_file.open("ab"), stderr=subprocess.STDOUT, start_new_session=True,
+        preexec_fn=die_with_parent,  # gone with `citydesk run`, however it ends (services/supervise.py)
     )
     deadline = time.monotonic() + 15
     while not is_listening(cfg.bootstrap_servers):

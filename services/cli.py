@@ -9,6 +9,7 @@ import sys
 import time
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from schemas import RELATION_KINDS
 from services.settings import Settings, settings
@@ -29,15 +30,24 @@ Configuration comes from CITYDESK_* environment variables (see the README's tabl
 
 
 def _cmd_run(args: argparse.Namespace, cfg: Settings) -> int:
-    from services.indexer import open_store
-    from services.indexer.store import SearchQuery
-    from services.pipeline import Pipeline, default_examples, feed_paths, wait_until_done
+    from services.pipeline import Pipeline, default_examples
+    from services.supervise import stopping_on_signals
 
     paths = args.paths or default_examples()
     if args.broker:
         cfg = cfg.model_copy(update={"broker": args.broker})
     started = time.monotonic()
     pipeline = Pipeline(cfg)
+    with stopping_on_signals():  # SIGTERM and SIGHUP stop the pipeline as Ctrl-C does: workers, then the broker
+        return _run_pipeline(args, cfg, paths, pipeline, started)
+
+
+def _run_pipeline(args: argparse.Namespace, cfg: Settings, paths: list[str], pipeline: Any, started: float) -> int:
+    from services.indexer import open_store
+    from services.indexer.store import SearchQuery
+    from services.pipeline import feed_paths, wait_until_done
+    from services.supervise import Stopped
+
     try:
         broker = {"tansu": "the embedded broker (tansu, in memory)", "external": "no broker (external)",
                   "kafka": f"Apache Kafka (log on disk in {cfg.kafka_dir})"}[cfg.broker]
@@ -74,6 +84,8 @@ def _cmd_run(args: argparse.Namespace, cfg: Settings) -> int:
                 if desk is not None:
                     desk.stop()
         return 0 if not errors else 1
+    except Stopped as exc:
+        return 128 + exc.signum
     except KeyboardInterrupt:
         return 130
     finally:

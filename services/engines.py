@@ -371,8 +371,11 @@ class KafkaServer:
             if fmt.returncode != 0:
                 raise EngineUnavailable(f"kafka StorageTool format exited {fmt.returncode}: {fmt.stderr[-2000:]}")
         with self.log_file.open("ab") as out:
+            from services.supervise import die_with_parent
+
             self.proc = subprocess.Popen(self._java(java_home, ["kafka.Kafka", str(props)]), stdout=out,
-                                         stderr=subprocess.STDOUT, start_new_session=True)
+                                         stderr=subprocess.STDOUT, start_new_session=True,
+                                         preexec_fn=die_with_parent)  # gone with whoever started it
         deadline = time.monotonic() + timeout
         last_error = "not listening yet"
         while True:

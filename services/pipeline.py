@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING
 
 from services.settings import Settings
 from services.stages import STAGES
+from services.supervise import DataDirLock, die_with_parent
 
 if TYPE_CHECKING:
     from services.engines import KafkaServer
@@ -35,10 +36,13 @@ class Pipeline:
     workers: dict[str, list[subprocess.Popen[bytes]]] = field(default_factory=dict)
     restarts: dict[tuple[str, int], int] = field(default_factory=dict)  # per worker slot, how often it was restarted
     _restart_due: dict[tuple[str, int], float] = field(default_factory=dict)
+    _lock: DataDirLock | None = None
 
     def start(self, *, scale: dict[str, int] | None = None, stages: tuple[str, ...] = tuple(STAGES)) -> None:
         from services.broker import create_topics, wait_for_broker
 
+        self._lock = DataDirLock(self.cfg.data_dir)
+        self._lock.acquire()  # one pipeline per data directory: DataDirBusy names the other one
         self.cfg.log_dir.mkdir(parents=True, exist_ok=True)
         self.start_broker()
         wait_for_broker(self.cfg)
@@ -78,7 +82,7 @@ class Pipeline:
         log_file = self.cfg.log_dir / f"{stage}{'' if n == 0 else f'-{n}'}.log"
         proc = subprocess.Popen([sys.executable, "-m", "services.cli", "worker", stage],
                                 stdout=log_file.open("ab"), stderr=subprocess.STDOUT, env=env,
-                                start_new_session=True)
+                                start_new_session=True, preexec_fn=die_with_parent)
         procs = self.workers.setdefault(stage, [])
         if n < len(procs):
             procs[n] = proc
@@ -128,6 +132,8 @@ class Pipeline:
                 proc.kill()
                 proc.wait()
         self.stop_broker()
+        if self._lock is not None:
+            self._lock.release()
 
 
 def wait_until_done(pipeline: Pipeline, ids: list[str], timeout: float, progress: bool = True) -> tuple[set, set]:

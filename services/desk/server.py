@@ -166,9 +166,11 @@ def start_background(cfg: Settings, port: int | None = None, timeout: float = 60
         port = DEFAULT_PORT if _free(DEFAULT_PORT) else 0
     cfg.log_dir.mkdir(parents=True, exist_ok=True)
     log_file = cfg.log_dir / "desk.log"
+    from services.supervise import die_with_parent
+
     proc = subprocess.Popen([sys.executable, "-m", "services.cli", "serve", "--port", str(port)],
                             stdout=log_file.open("ab"), stderr=subprocess.STDOUT, env=child_env(cfg),
-                            start_new_session=True)
+                            start_new_session=True, preexec_fn=die_with_parent)
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         if proc.poll() is not None:
