@@ -162,8 +162,8 @@ def _cmd_feed(args: argparse.Namespace, cfg: Settings) -> int:
     wait_for_broker(cfg, timeout=10)
     ids, errors = feed_paths(cfg, args.paths, progress=not args.quiet)
     for err in errors:
-        print(f"skipped {err.source}: {err.reason}", file=sys.stderr)
-    print(f"fed {len(ids)} articles onto articles.raw; {len(errors)} unreadable")
+        print(f"not fed: {err.source}: {err.reason}", file=sys.stderr)
+    print(f"fed {len(ids)} articles onto articles.raw (each one acknowledged by the broker); {len(errors)} not fed")
     return 1 if errors else 0
 
 

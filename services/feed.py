@@ -55,15 +55,24 @@ def _records(obj: object, source: str) -> Iterator[RawArticle | FeedError]:
 
 
 def read_articles(paths: Iterable[str]) -> Iterator[RawArticle | FeedError]:
+    """Every article of the inputs, or a FeedError naming the input and why: a malformed file never raises."""
     for item in expand(paths):
         if item == "-":
-            yield from _read_stream(sys.stdin.read(), "<stdin>")
+            try:
+                text = sys.stdin.buffer.read().decode("utf-8")
+            except UnicodeDecodeError:
+                yield FeedError("<stdin>", "not UTF-8 text; convert it (e.g. iconv -f cp949 -t utf-8) and feed again")
+                continue
+            yield from _read_stream(text, "<stdin>")
             continue
         path = Path(item)
         try:
             text = path.read_text(encoding="utf-8")
         except UnicodeDecodeError:
             yield FeedError(str(path), "not UTF-8 text; convert it (e.g. iconv -f cp949 -t utf-8) and feed again")
+            continue
+        except OSError as exc:
+            yield FeedError(str(path), f"cannot be read: {exc.strerror or exc}")
             continue
         suffix = path.suffix.lower()
         if suffix == ".jsonl":
@@ -73,6 +82,8 @@ def read_articles(paths: Iterable[str]) -> Iterator[RawArticle | FeedError]:
                 yield from _records(json.loads(text), str(path))
             except json.JSONDecodeError as exc:
                 yield FeedError(str(path), f"not JSON: {exc.msg} at line {exc.lineno}")
+            except ValueError as exc:  # e.g. an integer of more digits than Python converts
+                yield FeedError(str(path), f"not JSON an article can be: {exc}"[:300])
             except RecursionError:
                 yield FeedError(str(path), "JSON nested too deeply to read; an article is a flat object")
         else:
@@ -90,6 +101,8 @@ def _read_jsonl(text: str, source: str) -> Iterator[RawArticle | FeedError]:
             yield from _records(json.loads(line), f"{source}:{n}")
         except json.JSONDecodeError as exc:
             yield FeedError(f"{source}:{n}", f"not JSON: {exc.msg}")
+        except ValueError as exc:
+            yield FeedError(f"{source}:{n}", f"not JSON an article can be: {exc}"[:300])
         except RecursionError:
             yield FeedError(f"{source}:{n}", "JSON nested too deeply to read; an article is a flat object")
 
@@ -105,7 +118,7 @@ def producer(cfg: Settings):  # type: ignore[no-untyped-def]
     from kafka import KafkaProducer
 
     return KafkaProducer(bootstrap_servers=cfg.bootstrap_servers, acks="all", linger_ms=20,
-                         max_request_size=16 * 1024 * 1024, client_id="citydesk-feed",
+                         max_request_size=cfg.max_message_bytes + 64 * 1024, client_id="citydesk-feed",
                          retries=5, request_timeout_ms=30000)
 
 

@@ -16,7 +16,7 @@ import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from services.settings import Settings
 from services.stages import STAGES
@@ -173,13 +173,16 @@ def wait_until_done(pipeline: Pipeline, ids: list[str], timeout: float, progress
 
 
 def feed_paths(cfg: Settings, paths: list[str], progress: bool = True) -> tuple[list[str], list]:
-    """Produce every readable article; returns (ids sent, FeedErrors)."""
+    """Produce every readable article and wait until the broker has each one. Returns (ids delivered, FeedErrors):
+    an unreadable input, a message over the configured size limit (checked before sending) and a send the broker
+    refused are each a FeedError that names the input or the article; none is counted as fed."""
+    from kafka.errors import KafkaError
     from tqdm import tqdm
 
     from services.feed import FeedError, producer, read_articles, send_raw
 
     prod = producer(cfg)
-    ids: list[str] = []
+    sent: list[tuple[str, Any]] = []
     errors: list[FeedError] = []
     try:
         with tqdm(desc="fed", unit="article", disable=None if progress else True, file=sys.stderr) as bar:
@@ -187,10 +190,27 @@ def feed_paths(cfg: Settings, paths: list[str], progress: bool = True) -> tuple[
                 if isinstance(item, FeedError):
                     errors.append(item)
                     continue
-                send_raw(prod, item)
-                ids.append(item.id)  # type: ignore[arg-type]
+                size = len(item.model_dump_json().encode())
+                if size > cfg.max_message_bytes:
+                    limit = cfg.max_message_bytes
+                    errors.append(FeedError(f"article {item.id}", f"{size:,} bytes exceeds the {limit:,}-byte "
+                                                                  "message limit (CITYDESK_MAX_MESSAGE_BYTES)"))
+                    continue
+                try:
+                    sent.append((str(item.id), send_raw(prod, item)))
+                except KafkaError as exc:  # refused before it left: too large for the producer, buffer full …
+                    errors.append(FeedError(f"article {item.id}", f"not sent: {type(exc).__name__}: {exc}"))
+                    continue
                 bar.update()
         prod.flush()
+        ids = []
+        for article_id, future in sent:  # kafka-python only logs a failed batch: ask each send how it went
+            try:
+                future.get(timeout=60)
+                ids.append(article_id)
+            except KafkaError as exc:
+                errors.append(FeedError(f"article {article_id}", f"the broker did not take it: "
+                                                                 f"{type(exc).__name__}: {exc}"))
     finally:
         prod.close()
     return ids, errors

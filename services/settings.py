@@ -41,6 +41,9 @@ class Settings(BaseSettings):
     kibana_url: str | None = Field(None, description="Kibana URL; when set, `citydesk setup` imports the dashboards")
     health_host: str = Field("127.0.0.1", description="Address a worker's /health and /ready listen on")
     health_port: int = Field(0, description="Port of a worker's /health and /ready (0: any free port)")
+    max_message_bytes: int = Field(
+        16 * 1024 * 1024, description="Largest message `feed` sends (checked before sending; the local brokers take "
+        "16 MB): set it to an external broker's message.max.bytes")
     message_budget_s: float | None = Field(
         None, description="Longest a worker may spend on one message (default: the stage's own, 5-20 s); past it "
         "/health fails and the worker exits so the batch is retried, isolated")
