@@ -111,6 +111,7 @@ def evaluate(gold_file: Path | dict[str, Any], raw_dir: Path) -> dict[str, Any]:
     primary = [0, 0]
     sector_precision = [0, 0]
     exchange = [0, 0]
+    since = [0, 0]
     failures: list[str] = []
     details: dict[str, list[str]] = {}
     for key, g in gold.items():
@@ -181,6 +182,16 @@ def evaluate(gold_file: Path | dict[str, Any], raw_dir: Path) -> dict[str, Any]:
         kinds_gold = {(r["korean"], r["partner"], k) for r in g["relations"] for k in r["kinds"]}
         counters["relation_kinds"].add(kinds_pred, kinds_gold,
                                        {x for x in kinds_pred if (x[0], x[1]) in rel_optional}, misses, "kind")
+        # since, where the gold states it: the predicted relation of that pair must give the same year.
+        since_pred = {(_canon(aliases, r.korean_party, by_place), _canon(aliases, r.partner, by_place)): r.since
+                      for r in t.relations}
+        for r in g["relations"]:
+            if r.get("since"):
+                got = since_pred.get((r["korean"], r["partner"]))
+                since[0] += got == r["since"]
+                since[1] += 1
+                if got != r["since"]:
+                    misses.append(f"since: {(r['korean'], r['partner'])} {got}, gold {r['since']}")
         # Organizations and events: a prediction matches a gold name it equals, ignoring spaces.
         for field, predicted in (("organizations", t.organizations), ("events", t.events)):
             if field in g:
@@ -209,7 +220,8 @@ def evaluate(gold_file: Path | dict[str, Any], raw_dir: Path) -> dict[str, Any]:
                     "metadata_accuracy": ratio(meta), "failures": failures},
         "tagger": {**{k: c.result() for k, c in counters.items()},
                    "sector_primary_recall": ratio(primary), "sector_precision": ratio(sector_precision),
-                   "exchange_accuracy": ratio(exchange)},
+                   "exchange_accuracy": ratio(exchange), "since_accuracy": ratio(since),
+                   "since_stated": since[1]},
         "details": {k: v for k, v in details.items() if v},
     }
 
@@ -231,6 +243,7 @@ def format_report(report: dict[str, Any], details: bool = False) -> str:
                      f"(tp {r['tp']}, fp {r['fp']}, fn {r['fn']}; no target, gold lists only the main ones)")
     lines.append(f"  sector primary recall {t['sector_primary_recall']}  sector precision {t['sector_precision']}  "
                  f"exchange accuracy {t['exchange_accuracy']}")
+    lines.append(f"  since where stated {t['since_accuracy']} ({t['since_stated']} relations)")
     if details:
         for key, misses in report["details"].items():
             lines.append(f"\n{key}:")

@@ -17,7 +17,7 @@ from services.tagger.rules import Rules
 
 FOREIGN_PARTNER_KINDS = ("foreign_city", "foreign_region")
 _YEAR = re.compile(r"(?<!\d)((?:19|20)\d{2})년")
-_ANNIVERSARY = re.compile(r"(\d{1,3})\s*주년")
+_ANNIVERSARY = re.compile(r"(\d{1,3})\s*주년|지\s*(?=\d)(\d{1,3})\s*년")
 
 
 def annotate(doc: Document, res: Resources) -> None:
@@ -147,6 +147,7 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
     # (Korean party, partner) → kind → the first sentence that states it
     found: dict[tuple[str, str], dict[str, Sentence]] = defaultdict(dict)
     since: dict[str, tuple[int, Sentence]] = {}
+    derived: dict[str, tuple[int, Sentence]] = {}  # since counted back from the article's date
     shared_events: dict[str, Sentence] = {}  # Korean party → the event sentence that names several parties
 
     def add(gov_names: list[str], partner: str, kind: str) -> None:
@@ -157,8 +158,9 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
         hits = _cue_hits(s, rules, published_year)
         p_here = [m for m in partners if s.start <= m.start < s.end]
         g_here = [m for m in govs if s.start <= m.start < s.end]
-        if any(c in s.text for c in rules.founding_cues):
-            _founding_year(s, p_here, main_partner, published_year, since, rules)
+        # A founding year is a tie's (자매결연, 우호도시 …), not an agreement's (2023년 업무협약).
+        if any(rules.cue_kind[m.group(0)] in TIES for m in rules.cue_pattern.finditer(s.text)):
+            _founding_year(s, p_here, main_partner, published_year, since, derived, rules)
         if not hits:
             continue
         # Pairs the sentence writes out (A시와 B시): each gets every tie and agreement the sentence states.
@@ -220,7 +222,10 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
         if "sister_city" in ordered and "friendship_city" in ordered:
             ordered.remove("friendship_city")  # a sister city is also called a friend; the stronger tie wins
         evidence = [_evidence(k, kinds[k], title_end) for k in ordered]
-        year, year_sentence = since.get(name, (None, None))
+        year, year_sentence = since.get(name) or derived.get(name) or (None, None)
+        if year is None and published_year and "agreement" in kinds and set(ordered) & set(TIES):
+            # The tie signed in this story (자매결연 협약을 체결했다) dates from the article itself.
+            year, year_sentence = published_year, kinds["agreement"]
         if year_sentence is not None:
             evidence.append(_evidence("since", year_sentence, title_end))
         relations.append(Relation(korean_party=gov, partner=entry.name, partner_country=entry.country,
@@ -238,16 +243,28 @@ def _evidence(kind: str, s: Sentence, title_end: int) -> Evidence:
 
 
 def _founding_year(s: Sentence, in_sentence: list[Mention], main_partner: str, published_year: int | None,
-                   since: dict[str, tuple[int, Sentence]], rules: Rules) -> None:
-    for m in _YEAR.finditer(s.text):
+                   since: dict[str, tuple[int, Sentence]], derived: dict[str, tuple[int, Sentence]],
+                   rules: Rules) -> None:
+    text = s.text
+    # The partner the sentence is about (살레르노시는 … 로마 남단 … 2016년 자매결연): the one a subject particle
+    # follows, else the one nearest the year.
+    subjects = [m for m in in_sentence if text.startswith(rules.subject_particles, m.end - s.start)]
+    for m in _YEAR.finditer(text):
         year = int(m.group(1))
         if published_year and year > published_year:
             continue
         pos = s.start + m.start()
-        target = min(in_sentence, key=lambda x: abs(x.start - pos)).entry.name if in_sentence else main_partner
+        candidates = subjects or in_sentence
+        target = min(candidates, key=lambda x: abs(x.start - pos)).entry.name if candidates else main_partner
         since.setdefault(target, (year, s))
     if published_year:
+        # Counted back from the article's date, weaker than a year written out (kept apart until the end):
+        # 결연 10주년, 맺은 지 30년, and a tie made 지난해.
+        last_year = any(w in s.text for w in rules.last_year_words)
+        target = (subjects or in_sentence or [None])[0]
+        name = target.entry.name if target else main_partner
         for m in _ANNIVERSARY.finditer(s.text):
-            base = published_year - (1 if any(w in s.text for w in rules.last_year_words) else 0)
-            target = in_sentence[0].entry.name if in_sentence else main_partner
-            since.setdefault(target, (base - int(m.group(1)), s))
+            years = int(m.group(1) or m.group(2))
+            derived.setdefault(name, (published_year - (1 if last_year else 0) - years, s))
+        if last_year and not _ANNIVERSARY.search(s.text) and not _YEAR.search(s.text):
+            derived.setdefault(name, (published_year - 1, s))

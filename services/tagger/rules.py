@@ -17,7 +17,6 @@ class Rules:
     tie_document_window: int
     planned_markers: tuple[str, ...]
     planned_window: int
-    founding_cues: tuple[str, ...]
     exchange_cues: tuple[str, ...]
     event_suffixes: tuple[str, ...]
     org_suffixes: tuple[str, ...]
@@ -31,6 +30,7 @@ class Rules:
     prefix_place_suffixes: tuple[str, ...]
     prefix_fillers: tuple[str, ...]
     tie_age: re.Pattern[str]
+    subject_particles: tuple[str, ...]
     at_place: re.Pattern[str]
     remote_markers: tuple[str, ...]
     locative_particles: tuple[str, ...]
@@ -63,7 +63,6 @@ def load_rules() -> Rules:
         tie_document_window=data["tie_document_window"],
         planned_markers=tuple(data["planned_markers"]),
         planned_window=data["planned_window"],
-        founding_cues=tuple(data["founding_cues"]),
         exchange_cues=tuple(data["exchange_cues"]),
         event_suffixes=tuple(data["event_suffixes"]),
         org_suffixes=tuple(data["org_suffixes"]),
@@ -78,6 +77,7 @@ def load_rules() -> Rules:
         prefix_place_suffixes=tuple(data["prefix_place_suffixes"]),
         prefix_fillers=tuple(data["prefix_fillers"]),
         tie_age=re.compile(data["tie_age"]),
+        subject_particles=tuple(data["subject_particles"]),
         at_place=re.compile(data["at_place"]),
         remote_markers=tuple(data["remote_markers"]),
         locative_particles=tuple(data["locative_particles"]),
