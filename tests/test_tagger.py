@@ -316,3 +316,27 @@ def test_a_friendly_match_is_an_event():
 ])
 def test_foreign_names_whose_last_word_looks_korean_and_mayors_in_parentheses(body, names):
     assert {p.name for p in _tag_text("방문", body).people} == names
+
+
+def test_a_domestic_tie_is_not_an_exchange():
+    body = ("충북 충주시와 전북 부안군이 26일 충주시청에서 자매결연 협약을 체결했다. "
+            "양 시·군은 행정·경제·문화 교류를 촉진하기로 했다. 충주시는 중국 관광객 유치도 준비하고 있다.")
+    t = _tag_text("충주시-부안군 자매결연", body)
+    assert t.relations == [] and t.is_exchange is False
+
+
+def test_every_relation_has_a_kind_and_the_sentence_for_each():
+    from pathlib import Path
+
+    from services.cleaner import CleaningError
+
+    raw_dirs = [Path(__file__).parent / "fixtures" / "raw", Path(__file__).parent / "fixtures" / "heldout" / "raw"]
+    for path in sorted(p for d in raw_dirs for p in d.iterdir()):
+        content_type = "text/html" if path.suffix.startswith(".htm") else "text/plain"
+        try:
+            article = clean(RawArticle(id=path.stem, body=path.read_text(encoding="utf-8"), content_type=content_type))
+        except CleaningError:
+            continue
+        for r in tag(article).relations:
+            assert r.kinds, (path.name, r)
+            assert {e.kind for e in r.evidence} >= set(r.kinds), (path.name, r)

@@ -30,14 +30,17 @@ def score_sector_evidence(doc: Document, res: Resources) -> None:
 
 
 def decide_exchange(doc: Document, res: Resources) -> None:
-    """An exchange: a relation; or, where the partner is a place the gazetteer lacks, a Korean government, a
-    foreign place or country, several exchange cues and a tie, agreement or visit cue. A country beside exchange
-    words alone (a festival's theme, an export market) or a tie between two Korean governments is not."""
-    has_gov = any(m.entry.kind == "korean_local_gov" for m in doc.mentions)
-    has_foreign = any(m.entry.kind != "korean_local_gov" for m in doc.mentions)
-    cue_count = sum(doc.text.count(c) for c in res.rules.exchange_cues)
-    tie_or_visit = any(res.rules.cue_kind[m.group(0)] != "event" for m in res.rules.cue_pattern.finditer(doc.text))
-    doc.is_exchange = bool(doc.relations) or (has_gov and has_foreign and cue_count >= 3 and tie_or_visit)
+    """An exchange: a relation; or, where the partner is a place the gazetteer lacks, one sentence naming a Korean
+    government, a foreign place or country and a tie, agreement or visit cue. A domestic tie, or a country named
+    apart from it (a festival's theme, an export market, 중국 관광객), is not."""
+    def in_one_sentence(start: int, end: int) -> bool:
+        here = [m for m in doc.mentions if start <= m.start < end]
+        cues = [m for m in res.rules.cue_pattern.finditer(doc.text, start, end)
+                if res.rules.cue_kind[m.group(0)] != "event"]
+        return (bool(cues) and any(m.entry.kind == "korean_local_gov" for m in here)
+                and any(m.entry.kind != "korean_local_gov" for m in here))
+
+    doc.is_exchange = bool(doc.relations) or any(in_one_sentence(s.start, s.end) for s in doc.sentences)
 
 
 Component = Callable[[Document, Resources], None]
