@@ -390,7 +390,7 @@ def _cmd_eval(args: argparse.Namespace, cfg: Settings) -> int:
         return 0
     if args.devset:
         try:
-            gold, raw_dir = devset_gold()
+            gold, raw_dir = devset_gold(args.parts.split(",") if args.parts else None)
         except ValueError as exc:
             print(f"citydesk eval: {exc}", file=sys.stderr)
             return 2
@@ -621,6 +621,8 @@ Examples:
                         "when its cache is present")
     p.add_argument("--devset", action="store_true",
                    help="the real-page development set: gold in tests/devset/parts, texts in its git-ignored cache")
+    p.add_argument("--parts", help="with --devset: only these parts, comma-separated (g1,g2 … ; x1 is the held-out "
+                                   "sample no rule was tuned on)")
     p.add_argument("--details", action="store_true", help="list every miss, article by article")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=_cmd_eval)

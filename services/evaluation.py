@@ -82,9 +82,11 @@ def load_gold(files: list[Path]) -> dict[str, Any]:
     return gold
 
 
-def devset_gold() -> tuple[dict[str, Any], Path]:
-    """The real-page development set's gold and its cache folder; ValueError says how to rebuild a missing cache."""
-    parts = sorted((DEVSET / "parts").glob("*.gold.json"))
+def devset_gold(names: list[str] | None = None) -> tuple[dict[str, Any], Path]:
+    """The real-page development set's gold (all parts, or the parts named) and its cache folder; ValueError says
+    how to rebuild a missing cache."""
+    parts = sorted(p for p in (DEVSET / "parts").glob("*.gold.json")
+                   if names is None or p.name.removesuffix(".gold.json") in names)
     cache = DEVSET / "cache"
     gold = load_gold(parts)
     # A scraper hands the page's address with its text, as the recipe keeps it.
