@@ -117,20 +117,21 @@ def es(es_node):
 
 
 def pipeline_figures(cfg, fed: int) -> dict[str, int]:
-    """Counters of every worker process the pipeline had, the killed ones included: consumed per stage, and how
-    many deliveries went beyond one per message (redelivered), counted stage by stage."""
+    """Counters of every worker process the pipeline had, the killed ones included: messages received per stage
+    (counted when a batch is taken, so a batch a killed worker never finished counts too), and how many deliveries
+    went beyond one per message (redelivered), counted stage by stage."""
     from services.health import read_statuses
 
-    consumed = {"cleaner": 0, "tagger": 0, "indexer": 0}
-    dead = dict.fromkeys(consumed, 0)
+    received = {"cleaner": 0, "tagger": 0, "indexer": 0}
+    dead = dict.fromkeys(received, 0)
     for st in read_statuses(cfg.status_dir, include_exited=True):
-        consumed[st["stage"]] += st["consumed"]
+        received[st["stage"]] += st.get("received", st["consumed"])
         dead[st["stage"]] += st["dead_lettered"]
     expected_tagger = fed - dead["cleaner"]
     expected_indexer = expected_tagger - dead["tagger"]
-    redelivered = (max(0, consumed["cleaner"] - fed) + max(0, consumed["tagger"] - expected_tagger)
-                   + max(0, consumed["indexer"] - expected_indexer))
-    return {"redelivered": redelivered, **{f"consumed_{k}": v for k, v in consumed.items()}}
+    redelivered = (max(0, received["cleaner"] - fed) + max(0, received["tagger"] - expected_tagger)
+                   + max(0, received["indexer"] - expected_indexer))
+    return {"redelivered": redelivered, **{f"received_{k}": v for k, v in received.items()}}
 
 
 def report(scenario: str, **figures) -> None:
