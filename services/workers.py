@@ -350,5 +350,19 @@ def run_worker(stage: str, cfg: Settings) -> None:
     log.info("%s: models and data loaded in %.1f s", stage, time.perf_counter() - started, extra={"stage": stage})
     app = build_app(stage, cfg, status)
     watchdog(status)
-    worker = faust.Worker(app, loglevel=cfg.log_level.lower(), quiet=True, redirect_stdouts=False)
+    worker = _Worker(app, loglevel=cfg.log_level.lower(), quiet=True, redirect_stdouts=False)
+    worker.citydesk_logging = (cfg.log_level, cfg.log_format)
     worker.execute_from_commandline()
+
+
+class _Worker(faust.Worker):
+    """faust's worker replaces the root logger's handlers with its own when it starts: ours go back right after, so
+    CITYDESK_LOG_FORMAT=json holds for every line a worker logs from then on."""
+
+    citydesk_logging: tuple[str, str] = ("INFO", "text")
+
+    def on_setup_root_logger(self, logger: logging.Logger, level: int) -> None:
+        from services.logs import configure
+
+        super().on_setup_root_logger(logger, level)
+        configure(*self.citydesk_logging)

@@ -74,7 +74,7 @@ BAD = {
 
 @pytest.fixture(scope="module")
 def pipeline(tmp_path_factory, broker):
-    with running_pipeline(tmp_path_factory.mktemp(f"reliability-{broker}"), broker=broker) as p:
+    with running_pipeline(tmp_path_factory.mktemp(f"reliability-{broker}"), broker=broker, log_format="json") as p:
         yield p
 
 
@@ -167,3 +167,21 @@ def test_an_old_version_replayed_after_a_newer_one_never_overwrites_it(pipeline)
     stored = open_store(pipeline.cfg).get("versioned")
     assert "(최신)" in stored["body"], "the replayed old version overwrote the newer article"
     assert stored["version"] > 1000
+
+
+def test_worker_logs_stay_json_after_faust_starts(pipeline):
+    """Issue 12, item 11: with CITYDESK_LOG_FORMAT=json, faust replaced the workers' log handler with its own text
+    one when it started; every line our workers log is now one JSON object, the dead-letter lines with their fields."""
+    lines = [line for line in (pipeline.cfg.log_dir / "cleaner.log").read_text(errors="replace").splitlines()
+             if line.strip()]
+    records, other = [], []
+    for line in lines:
+        try:
+            records.append(json.loads(line))
+        except ValueError:
+            other.append(line)
+    assert not other, f"{len(other)} of {len(lines)} lines are not JSON, e.g. {other[:3]}"
+    dead = [r for r in records if "dead-lettered articles.raw" in r["message"]]
+    assert dead and all(r["stage"] == "cleaner" and r["level"] == "WARNING" for r in dead)
+    assert any(r.get("article_id") == "v9" for r in dead)
+    assert any(" in, " in r["message"] and "duration_s" in r for r in records)  # the loop's line, after faust's setup
