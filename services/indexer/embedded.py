@@ -5,32 +5,57 @@ Korean forms (협력을, 협력하기로), trigram tokenizers cannot find two-sy
 Morphemes with positions give real term and phrase queries; queries go through the same analysis.
 
 One process writes (the indexer; tantivy holds a writer lock), any number read.
+
+Stories and ties (format 2): each document also carries ``story_keys`` (indexed), ``story_id`` and ``duplicate_of``
+(keywords), ``story_signature`` and the search ``terms`` (stored only: a relabelled article is written again
+without analysing its text again). The ties are a small tantivy index of their own in ``<store>/ties``.
+A store written by an earlier citydesk (format 1: no story fields, no stored terms) is migrated when it is first
+opened: every stored article is read back, its terms computed again with Kiwi, and the whole archive placed in
+stories and folded into ties in a new directory that then takes the old one's place (``migrate``).
 """
 
 from __future__ import annotations
 
 import json
-from datetime import UTC, datetime
+import logging
+import os
+import shutil
+import time
+from collections.abc import Iterable, Iterator, Mapping
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import tantivy
 
-from schemas import TaggedArticle
+from schemas import SearchTerms, TaggedArticle, Tie
 from services.analysis import search_terms
 from services.indexer.store import (
+    CANDIDATE_LIMIT,
     FACET_FIELDS,
     ArticleStore,
     Hit,
     SearchQuery,
     SearchResults,
     WriteResult,
+    candidate_from_source,
     index_fields,
+    stored_story_id,
+    story_fields,
+    tie_index_fields,
 )
 
+if TYPE_CHECKING:
+    from services.stories.core import Candidate, Fingerprint
+
+log = logging.getLogger("citydesk.store")
 KEYWORD_FIELDS = ("sector", "place", "country", "person", "relation_kind", "partner", "korean_party", "relation_pair",
                   "outlet",
                   "exchange")
 TERMS_TOKENIZER = "citydesk_terms"
+STORE_FORMAT = 2  # 1: before stories and ties (no story fields, no stored terms)
+FORMAT_FILE = "citydesk-store.json"
+TIES_DIR = "ties"
 
 
 def _schema() -> tantivy.Schema:
@@ -41,6 +66,22 @@ def _schema() -> tantivy.Schema:
     for name in KEYWORD_FIELDS:
         sb.add_text_field(name, stored=False, tokenizer_name="raw", fast=True)
     sb.add_date_field("published_at", stored=False, indexed=True, fast=True)
+    sb.add_bytes_field("source", stored=True, indexed=False)
+    # Stories: the keys a later article finds this one by, its labels, its MinHash (base64); the search terms,
+    # kept so that relabelling rewrites the document without Kiwi.
+    sb.add_text_field("story_keys", stored=True, tokenizer_name="raw")
+    sb.add_text_field("story_id", stored=False, tokenizer_name="raw", fast=True)
+    sb.add_text_field("duplicate_of", stored=False, tokenizer_name="raw", fast=True)
+    sb.add_bytes_field("story_signature", stored=True, indexed=False)
+    sb.add_bytes_field("terms", stored=True, indexed=False)
+    return sb.build()
+
+
+def _ties_schema() -> tantivy.Schema:
+    sb = tantivy.SchemaBuilder()
+    sb.add_text_field("id", stored=True, tokenizer_name="raw", fast=True)
+    for name in ("korean_party", "partner", "partner_country", "article_ids", "kind_names", "sector_codes"):
+        sb.add_text_field(name, stored=False, tokenizer_name="raw", fast=True)
     sb.add_bytes_field("source", stored=True, indexed=False)
     return sb.build()
 
@@ -54,29 +95,54 @@ def _utc(value: datetime) -> datetime:
     return value.astimezone(UTC).replace(tzinfo=None)
 
 
+def store_format(directory: Path) -> int | None:
+    """The format of the store in ``directory``: None when there is none, 1 for one made before stories and ties."""
+    if not (directory.is_dir() and tantivy.Index.exists(str(directory))):
+        return None
+    marker = directory / FORMAT_FILE
+    if marker.exists():
+        return int(json.loads(marker.read_text(encoding="utf-8"))["format"])
+    index = tantivy.Index.open(str(directory))
+    try:
+        tantivy.Query.term_query(index.schema, "story_keys", "")
+    except ValueError:
+        return 1
+    return STORE_FORMAT
+
+
 class EmbeddedStore(ArticleStore):
     def __init__(self, directory: Path, *, writer: bool = False) -> None:
         self.directory = Path(directory)
         self.schema = _schema()
         self.directory.mkdir(parents=True, exist_ok=True)
-        exists = tantivy.Index.exists(str(self.directory))
-        if not exists and not writer:
+        found = store_format(self.directory)
+        if found is not None and found < STORE_FORMAT:
+            migrate(self.directory)
+            found = STORE_FORMAT
+        if found is None and writer:
+            _write_format(self.directory)
+        if found is None and not writer:
             self.index = None
         else:
             self.index = tantivy.Index(self.schema, path=str(self.directory), reuse=True)
             self.index.register_tokenizer(TERMS_TOKENIZER, _analyzer())
         self._writer = self.index.writer(heap_size=50_000_000, num_threads=1) if writer and self.index else None
+        self._writable = writer
+        self._ties: tantivy.Index | None = None
+        self._ties_writer: tantivy.IndexWriter | None = None
+        self.ties_schema = _ties_schema()
 
     # -- writing --------------------------------------------------------------------------------------
-    def write(self, batch: list[TaggedArticle]) -> WriteResult:
+    def write(self, batch: list[TaggedArticle], fingerprints: Mapping[str, Fingerprint] | None = None) -> WriteResult:
         if self._writer is None:
             raise RuntimeError("this store was opened read-only")
         stale = self._stale(batch)
         for article in batch:
             if article.id in stale:
                 continue  # a newer version is stored: an older replay never overwrites it
+            fields = story_fields(article, fingerprints)
             self._writer.delete_documents_by_term("id", article.id)
-            self._writer.add_document(self._document(article))
+            self._writer.add_document(self._document(article, fields["story_keys"], fields["story_signature"]))
         self._writer.commit()
         return WriteResult(written=len(batch) - len(stale))
 
@@ -92,7 +158,7 @@ class EmbeddedStore(ArticleStore):
                 stale.add(article.id)
         return stale
 
-    def _document(self, article: TaggedArticle) -> tantivy.Document:
+    def _document(self, article: TaggedArticle, story_keys: Iterable[str], signature: str) -> tantivy.Document:
         doc = tantivy.Document()
         doc.add_text("id", article.id)
         doc.add_text("title_terms", " ".join(article.terms.title))
@@ -103,7 +169,16 @@ class EmbeddedStore(ArticleStore):
         doc.add_text("exchange", "true" if article.is_exchange else "false")
         if article.published_at:
             doc.add_date("published_at", _utc(article.published_at))
+        story_id = stored_story_id(article)
+        for key in story_keys:
+            doc.add_text("story_keys", key)
+        doc.add_text("story_id", story_id)
+        if article.duplicate_of:
+            doc.add_text("duplicate_of", article.duplicate_of)
+        doc.add_bytes("story_signature", signature.encode("ascii"))
+        doc.add_bytes("terms", article.terms.model_dump_json().encode("utf-8"))
         source = article.model_dump(mode="json", exclude={"terms"})
+        source["story_id"] = story_id
         doc.add_bytes("source", json.dumps(source, ensure_ascii=False).encode("utf-8"))
         return doc
 
@@ -158,6 +233,12 @@ class EmbeddedStore(ArticleStore):
     def _source(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> dict:
         return json.loads(bytes(searcher.doc(address)["source"][0]).decode("utf-8"))
 
+    def _all(self, searcher: tantivy.Searcher, query: tantivy.Query) -> list[tantivy.DocAddress]:
+        """Every document the query matches (no scoring order promised)."""
+        if searcher.num_docs == 0:
+            return []
+        return [address for _, address in searcher.search(query, searcher.num_docs, count=False).hits]
+
     def build_query(self, query: SearchQuery) -> tantivy.Query:
         must: list[tuple[tantivy.Occur, tantivy.Query]] = []
         for word in _words(query.text):
@@ -190,24 +271,263 @@ class EmbeddedStore(ArticleStore):
         if searcher is None:
             return SearchResults(total=0, hits=[])
         q = self.build_query(query)
-        result = searcher.search(q, query.limit, count=True)
-        hits = []
-        for score, address in result.hits:
-            src = self._source(searcher, address)
-            hits.append(Hit(id=src["id"], score=round(score, 3), title=src["title"],
-                            published_at=src.get("published_at"), outlet=src.get("outlet"), url=src.get("url")))
+        if query.stories:
+            total, hits = self._story_hits(searcher, q, query)
+        else:
+            result = searcher.search(q, query.limit, count=True)
+            total, hits = result.count or 0, []
+            for score, address in result.hits:
+                src = self._source(searcher, address)
+                hits.append(Hit(id=src["id"], score=round(score, 3), title=src["title"],
+                                published_at=src.get("published_at"), outlet=src.get("outlet"), url=src.get("url"),
+                                story_id=src.get("story_id")))
         facets: dict[str, list[tuple[str, int]]] = {}
-        if result.count:
-            aggs = {name: {"terms": {"field": name, "size": query.facet_size}} for name in FACET_FIELDS}
+        stories = None
+        if total:
+            by_story = query.facets_by == "story"
+            stories_agg = {"cardinality": {"field": "story_id"}}
+            aggs: dict = {name: {"terms": {"field": name, "size": query.facet_size}} for name in FACET_FIELDS}
+            if by_story:
+                for spec in aggs.values():
+                    spec["terms"]["order"] = {"stories": "desc"}
+                    spec["aggs"] = {"stories": stories_agg}
+            if query.stories or by_story:
+                aggs["stories"] = stories_agg
             raw = searcher.aggregate(q, aggs)
             for name in FACET_FIELDS:
-                facets[name] = [(b["key"], b["doc_count"]) for b in raw.get(name, {}).get("buckets", [])]
-        return SearchResults(total=result.count or 0, hits=hits, facets=facets)
+                buckets = raw.get(name, {}).get("buckets", [])
+                facets[name] = [(b["key"], round(b["stories"]["value"]) if by_story else b["doc_count"])
+                                for b in buckets]
+            if "stories" in raw:
+                stories = round(raw["stories"]["value"])
+        elif query.stories or query.facets_by == "story":
+            stories = 0
+        return SearchResults(total=total, hits=hits, facets=facets, stories=stories)
+
+    def _story_hits(self, searcher: tantivy.Searcher, q: tantivy.Query, query: SearchQuery) -> tuple[int, list[Hit]]:
+        """One hit per story, its best-scoring article, in score order (what Elasticsearch's collapse does), with
+        the story's matching articles and their outlets counted."""
+        fetch = max(4 * query.limit, 50)
+        while True:
+            result = searcher.search(q, fetch, count=True)
+            best: dict[str, Hit] = {}
+            for score, address in result.hits:
+                src = self._source(searcher, address)
+                story = src.get("story_id") or f"s-{src['id']}"
+                if story not in best:
+                    best[story] = Hit(id=src["id"], score=round(score, 3), title=src["title"],
+                                      published_at=src.get("published_at"), outlet=src.get("outlet"),
+                                      url=src.get("url"), story_id=story)
+                    if len(best) == query.limit:
+                        break
+            if len(best) >= query.limit or len(result.hits) < fetch:
+                break
+            fetch *= 4
+        if best:
+            of_these = tantivy.Query.boolean_query([
+                (tantivy.Occur.Must, q),
+                (tantivy.Occur.Must, tantivy.Query.term_set_query(self.schema, "story_id", list(best)))])
+            counts = searcher.aggregate(of_these, {"story": {
+                "terms": {"field": "story_id", "size": len(best)},
+                "aggs": {"outlets": {"cardinality": {"field": "outlet"}}}}})
+            for bucket in counts["story"]["buckets"]:
+                hit = best[bucket["key"]]
+                hit.story_articles, hit.story_outlets = bucket["doc_count"], round(bucket["outlets"]["value"])
+        return result.count or 0, list(best.values())
+
+    # -- stories ------------------------------------------------------------------------------------------------
+    def story_candidates(self, fingerprints: list[Fingerprint], window_days: int,
+                         limit: int = CANDIDATE_LIMIT) -> list[list[Candidate]]:
+        searcher = self._searcher()
+        if searcher is None or searcher.num_docs == 0:
+            return [[] for _ in fingerprints]
+        undated = tantivy.Query.boolean_query([(tantivy.Occur.Must, tantivy.Query.all_query()),
+                                               (tantivy.Occur.MustNot, tantivy.Query.exists_query("published_at"))])
+        out = []
+        for fp in fingerprints:
+            if not fp.keys:
+                out.append([])
+                continue
+            q = tantivy.Query.term_set_query(self.schema, "story_keys", list(fp.keys))
+            if fp.published:
+                window = tantivy.Query.range_query(
+                    self.schema, "published_at", tantivy.FieldType.Date,
+                    _utc(fp.published - timedelta(days=window_days)), _utc(fp.published + timedelta(days=window_days)))
+                near = tantivy.Query.boolean_query([(tantivy.Occur.Should, window), (tantivy.Occur.Should, undated)])
+                q = tantivy.Query.boolean_query([(tantivy.Occur.Must, q), (tantivy.Occur.Must, near)])
+            hits = searcher.search(q, limit, count=False, order_by_field="published_at").hits  # newest first
+            found = []
+            for _, address in hits:
+                doc = searcher.doc(address)
+                found.append(candidate_from_source(json.loads(bytes(doc["source"][0])),
+                                                   bytes(doc["story_signature"][0]).decode("ascii")))
+            out.append(found)
+        return out
+
+    def story_members(self, story_ids: list[str]) -> list[tuple[str, str, str | None]]:
+        searcher = self._searcher()
+        if searcher is None or not story_ids:
+            return []
+        out = []
+        for address in self._all(searcher, tantivy.Query.term_set_query(self.schema, "story_id", list(story_ids))):
+            src = self._source(searcher, address)
+            out.append((src["id"], src.get("story_id") or f"s-{src['id']}", src.get("duplicate_of")))
+        return out
+
+    def relabel(self, labels: Mapping[str, tuple[str, str | None]]) -> int:
+        if self._writer is None:
+            raise RuntimeError("this store was opened read-only")
+        searcher = self._searcher()
+        if searcher is None or not labels:
+            return 0
+        changed = 0
+        for article_id, (story_id, duplicate_of) in labels.items():
+            hits = searcher.search(tantivy.Query.term_query(self.schema, "id", article_id), 1).hits
+            if not hits:
+                continue
+            doc = searcher.doc(hits[0][1])
+            source = json.loads(bytes(doc["source"][0]))
+            terms = SearchTerms.model_validate_json(bytes(doc["terms"][0]))
+            article = TaggedArticle.model_validate({**source, "terms": terms, "story_id": story_id,
+                                                    "duplicate_of": duplicate_of})
+            self._writer.delete_documents_by_term("id", article_id)
+            self._writer.add_document(self._document(article, doc.to_dict().get("story_keys", []),
+                                                     bytes(doc["story_signature"][0]).decode("ascii")))
+            changed += 1
+        self._writer.commit()
+        return changed
+
+    # -- ties ---------------------------------------------------------------------------------------------------
+    def pair_articles(self, korean_party: str, partner: str) -> list[TaggedArticle]:
+        searcher = self._searcher()
+        if searcher is None:
+            return []
+        query = tantivy.Query.term_query(self.schema, "relation_pair", f"{korean_party} → {partner}")
+        return [TaggedArticle.model_validate(self._source(searcher, a)) for a in self._all(searcher, query)]
+
+    def all_articles(self) -> Iterator[TaggedArticle]:
+        searcher = self._searcher()
+        if searcher is None:
+            return
+        for address in self._all(searcher, tantivy.Query.all_query()):
+            yield TaggedArticle.model_validate(self._source(searcher, address))
+
+    def _ties_index(self, create: bool) -> tantivy.Index | None:
+        if self._ties is None:
+            path = self.directory / TIES_DIR
+            if not (path.is_dir() and tantivy.Index.exists(str(path))):
+                if not create:
+                    return None
+                path.mkdir(parents=True, exist_ok=True)
+            self._ties = tantivy.Index(self.ties_schema, path=str(path), reuse=True)
+        return self._ties
+
+    def _ties_searcher(self) -> tantivy.Searcher | None:
+        index = self._ties_index(create=False)
+        if index is None:
+            return None
+        index.reload()
+        return index.searcher()
+
+    def write_ties(self, ties: list[Tie], delete: Iterable[str] = ()) -> None:
+        if not self._writable:
+            raise RuntimeError("this store was opened read-only")
+        if self._ties_writer is None:
+            index = self._ties_index(create=True)
+            assert index is not None
+            self._ties_writer = index.writer(heap_size=15_000_000, num_threads=1)
+        for tie in ties:
+            doc = tantivy.Document()
+            doc.add_text("id", tie.id)
+            doc.add_text("korean_party", tie.korean_party)
+            doc.add_text("partner", tie.partner)
+            doc.add_text("partner_country", tie.partner_country)
+            for name, values in tie_index_fields(tie).items():
+                for value in values:
+                    doc.add_text(name, value)
+            doc.add_bytes("source", tie.model_dump_json().encode("utf-8"))
+            self._ties_writer.delete_documents_by_term("id", tie.id)
+            self._ties_writer.add_document(doc)
+        for tie_id in delete:
+            self._ties_writer.delete_documents_by_term("id", tie_id)
+        self._ties_writer.commit()
+
+    def read_ties(self) -> list[Tie]:
+        searcher = self._ties_searcher()
+        if searcher is None:
+            return []
+        return sorted((Tie.model_validate_json(bytes(searcher.doc(a)["source"][0]))
+                       for a in self._all(searcher, tantivy.Query.all_query())), key=lambda t: (-t.stories, t.id))
+
+    def ties_citing(self, article_ids: Iterable[str]) -> set[str]:
+        searcher = self._ties_searcher()
+        ids = list(article_ids)
+        if searcher is None or not ids:
+            return set()
+        query = tantivy.Query.term_set_query(self.ties_schema, "article_ids", ids)
+        return {searcher.doc(a)["id"][0] for a in self._all(searcher, query)}
 
     def close(self) -> None:
-        if self._writer is not None:
-            self._writer.wait_merging_threads()
-            self._writer = None
+        for name in ("_writer", "_ties_writer"):
+            writer = getattr(self, name)
+            if writer is not None:
+                writer.wait_merging_threads()
+                setattr(self, name, None)
+
+
+def _write_format(directory: Path) -> None:
+    (directory / FORMAT_FILE).write_text(json.dumps({"format": STORE_FORMAT}) + "\n", encoding="utf-8")
+
+
+def migrate(directory: Path, batch: int = 200) -> int:
+    """Bring a store of an earlier format to the current one, in place: every stored article is read back (the
+    source is all a format-1 store keeps), its search terms computed again with Kiwi, and the archive written to
+    a new directory in date order through the indexer's own placement (stories, ties), which then replaces the old
+    directory. Several processes may open the old store at once: a lock file lets one migrate, the others wait.
+    Returns the number of articles migrated."""
+    import fcntl
+
+    from services.indexer.placement import index_batch
+
+    directory = Path(directory)
+    lock_path = directory.parent / f".{directory.name}.migrate.lock"
+    with lock_path.open("w") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        found = store_format(directory)
+        if found is None or found >= STORE_FORMAT:
+            return 0  # another process migrated it meanwhile
+        started = time.monotonic()
+        old = tantivy.Index.open(str(directory))
+        old.reload()
+        searcher = old.searcher()
+        log.warning("the store in %s was written by an earlier citydesk (format %d): migrating its %d articles to "
+                    "format %d (once; stories and ties are placed and folded on the way)", directory, found,
+                    searcher.num_docs, STORE_FORMAT)
+        articles = []
+        addresses = [a for _, a in searcher.search(tantivy.Query.all_query(), max(searcher.num_docs, 1),
+                                                   count=False).hits] if searcher.num_docs else []
+        for address in addresses:
+            source = json.loads(bytes(searcher.doc(address)["source"][0]).decode("utf-8"))
+            article = TaggedArticle.model_validate(source)
+            article.terms = SearchTerms(title=search_terms(article.title), body=search_terms(article.body))
+            articles.append(article)
+        articles.sort(key=lambda a: (a.published_at is None, a.published_at or datetime.min.replace(tzinfo=UTC),
+                                     a.id))
+        fresh = directory.with_name(f"{directory.name}.migrating")
+        shutil.rmtree(fresh, ignore_errors=True)
+        store = EmbeddedStore(fresh, writer=True)
+        try:
+            for i in range(0, len(articles), batch):
+                index_batch(store, articles[i:i + batch])
+        finally:
+            store.close()
+        retired = directory.with_name(f"{directory.name}.format{found}")
+        shutil.rmtree(retired, ignore_errors=True)
+        os.replace(directory, retired)
+        os.replace(fresh, directory)
+        shutil.rmtree(retired, ignore_errors=True)
+        log.warning("migrated %d articles in %.1f s", len(articles), time.monotonic() - started)
+        return len(articles)
 
 
 def query_variants(word: str) -> list[list[str]]:
