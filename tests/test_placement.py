@@ -240,3 +240,32 @@ def test_a_store_of_the_previous_format_is_migrated_when_opened(tmp_path, articl
     index_batch(writer, articles[:2])
     assert writer.count() == len(articles)
     assert not list(tmp_path.glob("store.*"))  # no half-migrated or retired copy left beside it
+
+
+def test_a_writer_killed_mid_commit_does_not_stop_the_next_one(tmp_path, articles):
+    """A commit writes its delete files, then meta.json; killed in between, the files stay (listed as managed) and
+    meta.json does not name them. The redelivered batch replays the same operations, which name the same delete
+    files: without clearing what the dead writer left, every restart fails on them (tantivy's FileAlreadyExists) and
+    the stream stops. Staged here: the state before the commit, plus the delete files the commit wrote."""
+    import shutil
+    from pathlib import Path
+
+    directory, before, after = tmp_path / "store", tmp_path / "before", tmp_path / "after"
+    first = articles[:3]
+    store = EmbeddedStore(directory, writer=True)
+    index_batch(store, articles)
+    store.close()
+    shutil.copytree(directory, before)
+    store = EmbeddedStore(directory, writer=True)
+    index_batch(store, first)  # three again: deleted from the first segment (a delete file) and added
+    store.close()
+    shutil.copytree(directory, after)
+    orphans = {p.relative_to(after) for p in after.rglob("*.del")} - {p.relative_to(before) for p in before.rglob("*.del")}
+    assert orphans  # the commit did write delete files
+    shutil.rmtree(directory)
+    shutil.copytree(before, directory)  # killed after writing them, before meta.json:
+    for rel in [*orphans, Path(".managed.json"), Path("ties/.managed.json")]:
+        shutil.copy(after / rel, directory / rel)
+    store = EmbeddedStore(directory, writer=True)
+    index_batch(store, first)  # the redelivery
+    assert store.count() == len(articles) and len(store.read_ties()) >= 1

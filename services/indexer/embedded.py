@@ -126,7 +126,7 @@ class EmbeddedStore(ArticleStore):
         else:
             self.index = tantivy.Index(self.schema, path=str(self.directory), reuse=True)
             self.index.register_tokenizer(TERMS_TOKENIZER, _analyzer())
-        self._writer = self.index.writer(heap_size=50_000_000, num_threads=1) if writer and self.index else None
+        self._writer = _writer(self.index, 50_000_000) if writer and self.index else None
         self._writable = writer
         self._ties: tantivy.Index | None = None
         self._ties_writer: tantivy.IndexWriter | None = None
@@ -435,7 +435,7 @@ class EmbeddedStore(ArticleStore):
         if self._ties_writer is None:
             index = self._ties_index(create=True)
             assert index is not None
-            self._ties_writer = index.writer(heap_size=15_000_000, num_threads=1)
+            self._ties_writer = _writer(index, 15_000_000)
         for tie in ties:
             doc = tantivy.Document()
             doc.add_text("id", tie.id)
@@ -473,6 +473,15 @@ class EmbeddedStore(ArticleStore):
             if writer is not None:
                 writer.wait_merging_threads()
                 setattr(self, name, None)
+
+
+def _writer(index: tantivy.Index, heap_size: int) -> tantivy.IndexWriter:
+    """The index's one writer, after removing what a writer killed mid-commit left behind: its files are not in any
+    committed meta, and the redelivered batch, replaying the same operations, would otherwise meet a delete file of
+    the same name (tantivy: FileAlreadyExists on commit) at every restart."""
+    writer = index.writer(heap_size=heap_size, num_threads=1)
+    writer.garbage_collect_files()
+    return writer
 
 
 def _write_format(directory: Path) -> None:
