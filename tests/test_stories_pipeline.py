@@ -7,17 +7,18 @@ Proves, on each broker:
   since 2019 as stated, 2 articles, 1 story), 대구광역시–타이베이시 (sister_city since 2010), 대전광역시–빈증성 and
   대전광역시–탕그랑셀라탄, each kind with its evidence sentence; `citydesk ties` prints them;
 - feeding the seeds again changes no story and no tie (waited for by the indexer's own counters);
-- the indexer killed with SIGKILL mid-stream, right after one of its batches is in the store (while it relabels and
-  folds ties, or places the next batch), and restarted: our story fixtures and the seeds come out exactly in their
-  gold stories, and the whole register (53 articles: fixtures, seeds, examples, cleaner fixtures) equals the one the
-  same articles give in-process without a kill; messages were redelivered to the restarted indexer (its counters
-  exceed what was fed), so the kill did leave work unacknowledged.
+- the indexer killed with SIGKILL while a batch is in flight (its own counters show one taken and not finished:
+  being placed, written, relabelled or folded into ties) and restarted: the batch comes back (the indexers received
+  every new article plus that batch again), our story fixtures and the seeds come out exactly in their gold stories,
+  and the whole register (53 articles: fixtures, seeds, examples, cleaner fixtures) equals the one the same articles
+  give in-process without a kill.
 Does not prove: Elasticsearch in the stream (tests/test_stories_stores.py covers that store in-process), several
 indexers at once, a kill at every step of a batch (tests/test_placement.py injects those in-process).
 """
 
 from __future__ import annotations
 
+import json
 import signal
 import time
 from collections.abc import Callable
@@ -68,9 +69,19 @@ def wait_for(what: str, condition: Callable[[], bool], pipeline, timeout: float 
         time.sleep(0.2)
 
 
-def indexer_consumed(cfg) -> int:
-    """Messages every indexer process of this pipeline consumed, killed ones included."""
-    return sum(s["consumed"] for s in read_statuses(cfg.status_dir, include_exited=True) if s["stage"] == "indexer")
+def indexer_counted(cfg, counter: str = "consumed") -> int:
+    """Messages every indexer process of this pipeline received (taken, before processing) or consumed (finished),
+    killed ones included."""
+    return sum(s[counter] for s in read_statuses(cfg.status_dir, include_exited=True) if s["stage"] == "indexer")
+
+
+def own_status(pipeline) -> dict:
+    """The running indexer's own counters (services/health.py)."""
+    path = pipeline.cfg.status_dir / f"indexer-{pipeline.workers['indexer'][0].pid}.json"
+    try:
+        return json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {"received": 0, "consumed": 0}
 
 
 def labels(store, ids) -> dict[str, str]:
@@ -105,10 +116,10 @@ def test_the_seeds_stories_and_register_and_feeding_them_again_changes_nothing(p
     assert all(key.split("|")[1] in printed for key in SEED_TIES)
 
     before, register = labels(store, ids), comparable(store.read_ties())
-    consumed = indexer_consumed(cfg)
+    consumed = indexer_counted(cfg)
     again, _ = feed_paths(cfg, [str(SEEDS)], progress=False)
     assert again == ids
-    wait_for("the indexer consumed the seeds fed again", lambda: indexer_consumed(cfg) >= consumed + 5, pipeline)
+    wait_for("the indexer consumed the seeds fed again", lambda: indexer_counted(cfg) >= consumed + 5, pipeline)
     assert labels(store, ids) == before and comparable(store.read_ties()) == register
     assert store.count() == 5
     report("stories: seeds fed twice", broker=cfg.broker, stories=len(set(before.values())), ties=len(register))
@@ -140,29 +151,36 @@ def test_killing_the_indexer_while_it_places_stories_gives_the_same_stories_and_
     store = open_store(cfg)
     fixtures, filler = story_fixture_raws(), _filler()
     new = fixtures + filler
-    start, consumed = store.count(), indexer_consumed(cfg)
+    received_before, own_before = indexer_counted(cfg, "received"), own_status(pipeline)["consumed"]
     prod = producer(cfg)
     for raw in new:
         send_raw(prod, raw)
     prod.flush()
     prod.close()
-    # Kill right after a batch reaches the store: the indexer is relabelling, folding ties or placing the next one.
-    wait_for("the indexer's first batches of the new articles", lambda: store.count() >= start + 8, pipeline)
+    # Kill while a batch is in flight (taken, not finished: placing its stories, writing, folding ties), once a few
+    # batches of the new articles are done. The indexer's own counters say when (polled every 10 ms).
+    deadline = time.monotonic() + 180
+    while True:
+        st = own_status(pipeline)
+        if st["consumed"] >= own_before + 8 and st["received"] > st["consumed"]:
+            break
+        assert st["consumed"] < own_before + len(new), f"the indexer finished before a batch was seen in flight: {st}"
+        assert time.monotonic() < deadline, f"no batch of the indexer seen in flight within 180 s: {st}"
+        time.sleep(0.01)
     proc = pipeline.workers["indexer"][0]
     proc.send_signal(signal.SIGKILL)
     proc.wait(30)
-    killed_at = store.count()
+    killed_at, in_flight = store.count(), st["received"] - st["consumed"]
     pipeline.start_worker("indexer", 0)
 
     ids = [r.id for r in new]
     indexed, dead = wait_until_done(pipeline, ids, timeout=300, progress=False)
-    wait_for("the indexers' counters", lambda: indexer_consumed(cfg) >= consumed + len(new), pipeline, timeout=30)
-    redelivered = indexer_consumed(cfg) - consumed - len(new)
-    assert redelivered > 0, "nothing was redelivered: the kill left no batch unacknowledged"
     all_ids = sorted(indexed | {r.id for r in seed_raws()})
     reference = _reference(seed_raws() + new, tmp_path)
     assert killed_at < len(all_ids), f"the kill came after the stream had finished ({killed_at} documents)"
     assert dead == {r.id for r in new if not reference.get(r.id)}  # what the cleaner refuses, in both
+    wanted = received_before + len(indexed) + in_flight  # every new article, and the batch in flight once more
+    wait_for("the indexers' counters", lambda: indexer_counted(cfg, "received") >= wanted, pipeline, timeout=30)
     got = partition(labels(store, all_ids))
     gold_ids = set().union(*gold_partition())
     assert {frozenset(s & gold_ids) for s in got if s & gold_ids} == gold_partition()  # one story per event
@@ -170,4 +188,4 @@ def test_killing_the_indexer_while_it_places_stories_gives_the_same_stories_and_
     assert comparable(store.read_ties()) == comparable(reference.read_ties())
     report("stories: indexer SIGKILL mid-stream", broker=cfg.broker, fed=len(new), documents=store.count(),
            killed_at_documents=killed_at, stories=len(got), ties=len(reference.read_ties()),
-           redelivered_to_the_indexer=redelivered)
+           in_flight_at_kill=in_flight, received=indexer_counted(cfg, "received") - received_before)
