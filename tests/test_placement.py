@@ -151,7 +151,9 @@ def test_a_crash_after_the_write_is_repaired_by_the_redelivered_batch(tmp_path, 
     crashed = []
     for i in range(0, len(seq), 2):
         batch = seq[i:i + 2]
-        for step in ("relabel", "ties_citing"):  # after the write: before the relabels, before the ties
+        # After the write: before the relabels (on this store the write and its relabels are one commit, so the
+        # write is undone), and after both, before the ties.
+        for step in ("relabel", "ties_citing"):
             original = getattr(store, step)
             setattr(store, step, crash)
             try:

@@ -98,3 +98,18 @@ def test_a_decision_never_points_to_itself_and_joins_only_known_stories(sig, oth
     assert decision.duplicate_of != "new"
     assert decision.story_id in {"s-new"} | {c.story_id for c in candidates}
     assert all(article_id != "new" for article_id in decision.relabel)
+
+
+def test_the_fingerprint_is_datasketchs_minhash():
+    """fingerprint hashes the shingles in bulk and draws the permutations once per process: the signature must stay
+    the one datasketch's own MinHash gives (the thresholds were measured with it)."""
+    from datasketch import MinHash
+
+    from services.stories.core import normalised_text, shingles
+
+    params = load_params()
+    for text in (TEXT_A, TEXT_B, "짧은 글"):
+        article = tag(CleanArticle(id="x", title=text[:12], body=text))
+        reference = MinHash(num_perm=params.num_perm, seed=1)
+        reference.update_batch(list(shingles(normalised_text(article), params.shingle_size)))
+        assert (fingerprint(article).signature == reference.hashvalues.astype(np.uint64)).all()

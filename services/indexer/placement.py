@@ -72,7 +72,10 @@ class _Plan:
 
     def resolve(self, c: Candidate) -> Candidate:
         story_id, duplicate_of = self.labels.get(c.article_id, (c.story_id, c.duplicate_of))
-        return replace(c, story_id=self.root(story_id), duplicate_of=duplicate_of)
+        story_id = self.root(story_id)
+        if (story_id, duplicate_of) == (c.story_id, c.duplicate_of):
+            return c
+        return replace(c, story_id=story_id, duplicate_of=duplicate_of)
 
     def final(self, article_id: str) -> Labels:
         story_id, duplicate_of = self.labels[article_id]
@@ -116,6 +119,18 @@ def _place(plan: _Plan, fps: list[Fingerprint], stored: list[list[Candidate]], p
             window.apply(article_id, story_id, duplicate_of)
 
 
+def place_batch(store: ArticleStore, batch: list[TaggedArticle], params: StoryParams
+                ) -> tuple[list[Fingerprint], _Plan, list[TaggedArticle]]:
+    """Step 1 alone (what `citydesk bench` times as the stories' cost): fingerprints, candidates, decisions; the
+    batch's articles with their labels. Nothing is written."""
+    fps = [fingerprint(a, params) for a in batch]
+    plan = _Plan()
+    _place(plan, fps, store.story_candidates(fps, params.window_days, CANDIDATE_LIMIT), params, _BatchWindow(params))
+    labelled = [a.model_copy(update=dict(zip(("story_id", "duplicate_of"), plan.final(a.id), strict=True)))
+                for a in batch]
+    return fps, plan, labelled
+
+
 def index_batch(store: ArticleStore, batch: list[TaggedArticle], params: StoryParams | None = None) -> WriteResult:
     """Place the batch's articles in stories, write them, relabel their stored neighbours and fold the ties they
     touched (see the module's docstring). Raises what ``store`` raises (StoreUnavailable: retry the batch)."""
@@ -124,32 +139,29 @@ def index_batch(store: ArticleStore, batch: list[TaggedArticle], params: StoryPa
     batch = _last_versions(batch)
     if not batch:
         return WriteResult()
-    fps = [fingerprint(a, params) for a in batch]
-    plan = _Plan()
-    _place(plan, fps, store.story_candidates(fps, params.window_days, CANDIDATE_LIMIT), params, _BatchWindow(params))
-    labelled = [a.model_copy(update=dict(zip(("story_id", "duplicate_of"), plan.final(a.id), strict=True)))
-                for a in batch]
-    result = store.write(labelled, fingerprints={fp.article_id: fp for fp in fps})
-    rejected = {r.article_id for r in result.rejected}
-    written = {a.id for a in labelled if a.id not in rejected}
-    for a in labelled:
-        if a.id in written:
-            plan.stored[a.id] = (stored_story_id(a), a.duplicate_of)
-    if store.concurrent_writers and written:
-        look = [fp for fp in fps if fp.article_id in written]
-        _place(plan, look, store.story_candidates(look, params.window_days, CANDIDATE_LIMIT), params, None)
+    fps, plan, labelled = place_batch(store, batch, params)
+    with store.one_commit():  # the batch and its relabels land together (embedded: one commit)
+        result = store.write(labelled, fingerprints={fp.article_id: fp for fp in fps})
+        rejected = {r.article_id for r in result.rejected}
+        written = {a.id for a in labelled if a.id not in rejected}
+        for a in labelled:
+            if a.id in written:
+                plan.stored[a.id] = (stored_story_id(a), a.duplicate_of)
+        if store.concurrent_writers and written:
+            look = [fp for fp in fps if fp.article_id in written]
+            _place(plan, look, store.story_candidates(look, params.window_days, CANDIDATE_LIMIT), params, None)
 
-    # Relabels: whole stories merged into others, and copies pointed at an older original.
-    if plan.merged:
-        for article_id, story_id, duplicate_of in store.story_members(sorted(plan.merged)):
-            plan.stored.setdefault(article_id, (story_id, duplicate_of))
-            plan.labels.setdefault(article_id, (story_id, duplicate_of))
-    relabel = {}
-    for article_id, now in plan.stored.items():
-        if article_id in plan.labels and article_id not in rejected and plan.final(article_id) != now:
-            relabel[article_id] = plan.final(article_id)
-    if relabel:
-        store.relabel(relabel)
+        # Relabels: whole stories merged into others, and copies pointed at an older original.
+        if plan.merged:
+            for article_id, story_id, duplicate_of in store.story_members(sorted(plan.merged)):
+                plan.stored.setdefault(article_id, (story_id, duplicate_of))
+                plan.labels.setdefault(article_id, (story_id, duplicate_of))
+        relabel = {}
+        for article_id, now in plan.stored.items():
+            if article_id in plan.labels and article_id not in rejected and plan.final(article_id) != now:
+                relabel[article_id] = plan.final(article_id)
+        if relabel:
+            store.relabel(relabel)
 
     touched = {t for a in labelled if a.id in written for t in ties_of(a)}
     touched |= store.ties_citing(sorted({a.id for a in batch} | set(relabel)))

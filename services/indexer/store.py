@@ -13,6 +13,7 @@ from __future__ import annotations
 
 from abc import ABC, abstractmethod
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, Literal
@@ -126,6 +127,12 @@ class ArticleStore(ABC):
 
     def close(self) -> None:  # noqa: B027 - optional for stores that hold nothing open
         pass
+
+    @contextmanager
+    def one_commit(self) -> Iterator[None]:
+        """Writes and relabels inside are committed together at the end, where the store can (the embedded store:
+        one commit, so one new segment, per batch); elsewhere each is its own request."""
+        yield
 
     # -- stories: the store is the window (services/indexer/placement.py) -----------------------------------------
     def story_candidates(self, fingerprints: list[Fingerprint], window_days: int,

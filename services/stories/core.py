@@ -106,13 +106,34 @@ def entity_sets(article: TaggedArticle) -> tuple[frozenset[str], frozenset[str]]
     return pairs, named
 
 
+@cache
+def _minhash_setup(num_perm: int) -> dict:
+    """MinHash's permutations for seed 1 and its scheme, drawn once per process (datasketch would draw them for
+    every article): the same signatures, a fraction of the time."""
+    first = MinHash(num_perm=num_perm, seed=1)
+    return {"permutations": first.permutations, "scheme": first.scheme}
+
+
+def _sha1_32(values: set[bytes]) -> list[int]:
+    """datasketch's default hash (sha1_hash32: the first four bytes of SHA-1, little-endian), for all shingles at
+    once; MinHash then takes them as they are (``_hashed``). The signature is the one datasketch gives (a test holds
+    them equal), in four fifths of the time."""
+    sha1 = hashlib.sha1
+    return np.frombuffer(b"".join([sha1(v).digest()[:4] for v in values]), dtype="<u4").tolist()
+
+
+def _hashed(value: int) -> int:
+    return value
+
+
 def fingerprint(article: TaggedArticle, params: StoryParams | None = None) -> Fingerprint:
     params = params or load_params()
-    minhash = MinHash(num_perm=params.num_perm, seed=1)
-    minhash.update_batch(list(shingles(normalised_text(article), params.shingle_size)))
+    minhash = MinHash(num_perm=params.num_perm, seed=1, hashfunc=_hashed, **_minhash_setup(params.num_perm))
+    minhash.update_batch(_sha1_32(shingles(normalised_text(article), params.shingle_size)))
     signature = minhash.hashvalues.astype(np.uint64)
-    rows = params.num_perm // params.lsh_bands
-    bands = [f"b{i}:{hashlib.blake2b(signature[i * rows:(i + 1) * rows].tobytes(), digest_size=8).hexdigest()}"
+    step = params.num_perm // params.lsh_bands * 8  # bytes of one band's rows (uint64)
+    raw = signature.tobytes()
+    bands = [f"b{i}:{hashlib.blake2b(raw[i * step:(i + 1) * step], digest_size=8).hexdigest()}"
              for i in range(params.lsh_bands)]
     pairs, named = entity_sets(article)
     return Fingerprint(article_id=article.id, published=article.published_at, signature=signature,
