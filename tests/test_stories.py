@@ -82,6 +82,7 @@ def test_the_window_forgets_what_is_older_than_it():
         fp = fingerprint(_article(f"d{day}", f"{TEXT_A} {day}일째 소식", day, ("대구광역시", "청두시")))
         window.add(fp, place(fp, window))
     assert len(window) <= 2 * load_params().window_days + 1
+    assert len(window.by_key) <= len(window) * len(fp.keys)  # keys of forgotten articles are forgotten too
 
 
 signatures = st.lists(st.integers(0, 3), min_size=128, max_size=128).map(lambda v: np.array(v, dtype=np.uint64))

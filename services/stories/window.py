@@ -54,7 +54,11 @@ class MemoryWindow:
         old = self.placed.pop(article_id, None)
         if old:
             for k in old[0].keys:
-                self.by_key[k].discard(article_id)
+                ids = self.by_key.get(k)
+                if ids is not None:
+                    ids.discard(article_id)
+                    if not ids:
+                        del self.by_key[k]  # a key no placed article has any more: memory stays flat
 
     def _evict(self) -> None:
         assert self.newest is not None
