@@ -366,7 +366,9 @@ class KafkaServer:
         props = self._properties(int(state["controller_port"]))  # type: ignore[call-overload]
         if not (self.directory / "log" / "meta.properties").exists():
             fmt = subprocess.run(self._java(java_home, ["kafka.tools.StorageTool", "format", "--standalone",
-                                                        "-t", str(state["cluster_id"]), "-c", str(props)]),
+                                                        # one token: an id may begin with "-" (urlsafe
+                                                        # base64), which argparse would read as an option
+                                                        f"--cluster-id={state['cluster_id']}", "-c", str(props)]),
                                  capture_output=True, text=True, timeout=120)
             if fmt.returncode != 0:
                 raise EngineUnavailable(f"kafka StorageTool format exited {fmt.returncode}: {fmt.stderr[-2000:]}")

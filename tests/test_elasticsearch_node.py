@@ -30,7 +30,14 @@ from elasticsearch import Elasticsearch
 from schemas import RawArticle, TaggedArticle, topics
 from services.cleaner import clean
 from services.dlq import read_dead_letters
-from services.indexer.elastic import ElasticsearchStore, check_server, reindex, setup_index
+from services.indexer.elastic import (
+    ElasticsearchStore,
+    check_server,
+    reindex,
+    setup_index,
+    setup_ties_index,
+    ties_alias,
+)
 from services.indexer.store import StoreMisconfigured, StoreUnavailable
 from services.pipeline import wait_until_done
 from services.tagger import tag
@@ -124,6 +131,7 @@ def test_reindex_swaps_the_alias_while_writes_continue(es, es_node, example):
 def test_a_document_the_mapping_rejects_goes_to_the_dlq_through_the_worker(es, es_node, example, tmp_path, broker):
     alias = f"rejects-{broker}"
     setup_index(es, alias, analyzer="standard")
+    setup_ties_index(es, ties_alias(alias))  # the indexer folds ties into their own index with every batch
     bad = example.model_copy(deep=True, update={"id": "bad-location"})
     place = next(p for p in bad.places if p.location is not None)
     place.location.lat = 123.0  # type: ignore[union-attr]  # geo_point refuses a latitude outside [-90, 90]

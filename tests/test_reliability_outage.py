@@ -22,7 +22,7 @@ from services.bench import synthetic_articles
 from services.dlq import read_dead_letters, replay
 from services.feed import producer, send_raw
 from services.health import read_statuses
-from services.indexer.elastic import ElasticsearchStore, es_client, setup_index
+from services.indexer.elastic import ElasticsearchStore, es_client, setup_index, setup_ties_index, ties_alias
 from services.pipeline import wait_until_done
 from tests.conftest import EXAMPLES, pipeline_figures, report, running_pipeline
 
@@ -37,6 +37,7 @@ def _indexer_states(cfg) -> set[str]:
 def _store_fault(tmp_path, broker, es_node, es, *, fault: str) -> None:
     alias = f"{fault}-{broker}"
     setup_index(es, alias, analyzer="standard")
+    setup_ties_index(es, ties_alias(alias))  # the indexer folds ties into their own index with every batch
     with running_pipeline(tmp_path, broker=broker, batch_size=20, store="elasticsearch", elasticsearch_url=es_node.url,
                           elasticsearch_index=alias, elasticsearch_analyzer="standard",
                           elasticsearch_timeout_s=3) as pipeline:

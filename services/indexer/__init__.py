@@ -21,7 +21,8 @@ def open_store(settings: Settings | None = None, *, writer: bool = False) -> Art
     if cfg.store == "elasticsearch":
         from services.indexer.elastic import ElasticsearchStore, es_client
 
-        return ElasticsearchStore(cfg.elasticsearch_url, cfg.elasticsearch_index, client=es_client(cfg))
+        return ElasticsearchStore(cfg.elasticsearch_url, cfg.elasticsearch_index, client=es_client(cfg),
+                                  timeout_s=cfg.elasticsearch_timeout_s)
     from services.indexer.embedded import EmbeddedStore
 
     return EmbeddedStore(cfg.store_dir, writer=writer)

@@ -199,6 +199,7 @@ class ElasticsearchStore(ArticleStore):
         self.ties_index = ties_index or ties_alias(index)
         # Retries are the worker's (backoff without dropping the batch), not the transport's.
         self.client = client or Elasticsearch(url, request_timeout=timeout_s, retry_on_timeout=False, max_retries=0)
+        self.timeout_s = timeout_s
         self._alias_ready = False
         self._ties_ready = False
 
@@ -328,8 +329,9 @@ class ElasticsearchStore(ArticleStore):
         from elasticsearch import helpers
 
         with _answering(f"a scan of {index}"):
+            # helpers.scan sends request_timeout=None (no limit) unless told: a hung node would hang the indexer
             for hit in helpers.scan(self.client, index=index, query={"query": query, "_source": source},
-                                    size=1000, scroll="2m"):
+                                    size=1000, scroll="2m", request_timeout=self.timeout_s):
                 yield hit["_source"]
 
     def story_members(self, story_ids: list[str]) -> list[tuple[str, str, str | None]]:
