@@ -458,14 +458,19 @@ class EmbeddedStore(ArticleStore):
         if searcher is None:
             return []
         query = tantivy.Query.term_query(self.schema, "relation_pair", f"{korean_party} → {partner}")
-        return [TaggedArticle.model_validate(self._source(searcher, a)) for a in self._all(searcher, query)]
+        return [self._article(searcher, a) for a in self._all(searcher, query)]
+
+    @staticmethod
+    def _article(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> TaggedArticle:
+        """A stored article without its search terms, parsed and validated in one pass (pydantic's JSON mode)."""
+        return TaggedArticle.model_validate_json(bytes(searcher.doc(address)["source"][0]))
 
     def all_articles(self) -> Iterator[TaggedArticle]:
         searcher = self._searcher()
         if searcher is None:
             return
         for address in self._all(searcher, tantivy.Query.all_query()):
-            yield TaggedArticle.model_validate(self._source(searcher, address))
+            yield self._article(searcher, address)
 
     def _ties_index(self, create: bool) -> tantivy.Index | None:
         if self._ties is None:
