@@ -15,6 +15,8 @@ own at the end of its body (so copies of one text are near-duplicates, as reprin
    (read every article back, fold every tie, replace the register). Target (issue 14): under a minute for 10k.
 3. The stream's path for the same N: index_batch in batches of 100 (placement against the store, write, relabels,
    ties folded), timed, with the process's peak RSS before and after.
+4. Cost on real pages (--cost): the stories' placement against the tagger, as `citydesk bench` measures it (best of
+   three each, CPU), on the real-page dev set's cached pages and the seeds instead of the bench's short texts.
 """
 
 from __future__ import annotations
@@ -142,10 +144,51 @@ def register(base: list[TaggedArticle], n: int) -> dict:
     return out
 
 
+def real_page_cost() -> dict:
+    from schemas import RawArticle
+    from services.cleaner import CleaningError, clean
+    from services.feed import content_type_for
+    from services.indexer.embedded import EmbeddedStore
+    from services.indexer.placement import index_batch, place_batch
+    from services.stories import load_params
+    from services.tagger import tag
+
+    paths = sorted((ROOT / "tests" / "devset" / "cache").glob("*")) + sorted(SOURCES[0].glob("*.txt"))
+    cleaned = []
+    for path in paths:
+        try:
+            cleaned.append(clean(RawArticle(url=f"https://bench.citydesk.invalid/{path.stem}",
+                                            body=path.read_text(encoding="utf-8"),
+                                            content_type=content_type_for(path))))  # type: ignore[arg-type]
+        except CleaningError:
+            continue
+    tagged = [tag(c) for c in cleaned]
+    tagger = min(_cpu(lambda: [tag(c) for c in cleaned]) for _ in range(3))
+    params, stories = load_params(), 0.0
+    with tempfile.TemporaryDirectory(dir=ROOT / ".citydesk") as tmp:
+        store = EmbeddedStore(Path(tmp) / "store", writer=True)
+        for i in range(0, len(tagged), 20):
+            batch = tagged[i:i + 20]
+            stories += min(_cpu(lambda b=batch: place_batch(store, b, params)) for _ in range(3))
+            index_batch(store, batch, params)
+        store.close()
+    n = max(len(tagged), 1)
+    return {"articles": len(tagged), "mean_chars": round(sum(len(a.title) + len(a.body) for a in tagged) / n),
+            "tagger_ms": round(1000 * tagger / n, 2), "stories_ms": round(1000 * stories / n, 3),
+            "stories_vs_tagger": round(stories / tagger, 3) if tagger else None}
+
+
+def _cpu(fn) -> float:  # type: ignore[no-untyped-def]
+    started = time.process_time()
+    fn()
+    return time.process_time() - started
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--window", type=int, default=100_000, help="articles through the MemoryWindow (0: skip)")
     parser.add_argument("--register", type=int, default=10_000, help="articles for the register (0: skip)")
+    parser.add_argument("--cost", action="store_true", help="also the stories' cost against the tagger on real pages")
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args()
     (ROOT / ".citydesk").mkdir(exist_ok=True)
@@ -156,13 +199,16 @@ def main() -> int:
         report["window"] = window_memory(base, args.window)
     if args.register:
         report["register"] = register(base, args.register)
+    if args.cost:
+        report["cost"] = real_page_cost()
     if args.json:
         print(json.dumps(report, ensure_ascii=False))
     else:
         for row in report.get("window", []):
             print("window  " + "  ".join(f"{k} {v}" for k, v in row.items()))
-        if "register" in report:
-            print("register  " + "  ".join(f"{k} {v}" for k, v in report["register"].items()))
+        for name in ("register", "cost"):
+            if name in report:
+                print(f"{name}  " + "  ".join(f"{k} {v}" for k, v in report[name].items()))
     return 0
 
 
