@@ -43,14 +43,15 @@ API_TARGET_MS = 100
 PAGE_TARGET_MS = 1000
 
 
-def originals() -> list[TaggedArticle]:
+def originals(sources: tuple[Path, ...] = SOURCES) -> list[TaggedArticle]:
+    """Every article text under `sources`, cleaned and tagged once (the bench tools copy them with new ids)."""
     from schemas import RawArticle
     from services.cleaner import CleaningError, clean
     from services.feed import content_type_for
     from services.tagger import tag
 
     out = []
-    for d in SOURCES:
+    for d in sources:
         for path in sorted(d.glob("*")) if d.is_dir() else []:
             if path.suffix not in (".txt", ".html", ".htm"):
                 continue

@@ -37,6 +37,7 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 from schemas import TaggedArticle  # noqa: E402
+from tools.desk_bench import originals as tagged_originals  # noqa: E402
 
 KST = timezone(timedelta(hours=9))
 SOURCES = (ROOT.parent / "shared" / "seeds", ROOT / "services" / "assets" / "examples", ROOT / "tests" / "fixtures" /
@@ -45,23 +46,7 @@ WORDS = ("협력", "교류", "방문", "도시", "시장", "행사", "경제", "
 
 
 def originals() -> list[TaggedArticle]:
-    from schemas import RawArticle
-    from services.cleaner import CleaningError, clean
-    from services.feed import content_type_for
-    from services.tagger import tag
-
-    out = []
-    for d in SOURCES:
-        for path in sorted(d.glob("*")) if d.is_dir() else []:
-            if path.suffix not in (".txt", ".html", ".htm"):
-                continue
-            raw = RawArticle(url=f"https://bench.citydesk.invalid/{d.name}/{path.stem}",
-                             body=path.read_text(encoding="utf-8"), content_type=content_type_for(path))  # type: ignore[arg-type]
-            try:
-                out.append(tag(clean(raw)))
-            except CleaningError:
-                continue
-    return out
+    return tagged_originals(SOURCES)
 
 
 def copies(base: list[TaggedArticle], n: int, seed: int = 7) -> Iterator[TaggedArticle]:
