@@ -11,7 +11,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from schemas import RELATION_KINDS
+from schemas import RELATION_KINDS, RegisterEntry
 from services.settings import Settings, settings
 from services.stages import STAGES
 
@@ -256,8 +256,8 @@ def _cmd_search(args: argparse.Namespace, cfg: Settings) -> int:
 
 def _cmd_ties(args: argparse.Namespace, cfg: Settings) -> int:
     from services.indexer import open_store
-    from services.ties import output, with_register
-    from services.ties.office import load_register
+    from services.ties import output
+    from services.ties.office import canonical_names, current_ties, load_register
 
     action = getattr(args, "ties_action", None)
     if action == "import":
@@ -266,11 +266,11 @@ def _cmd_ties(args: argparse.Namespace, cfg: Settings) -> int:
         return _ties_rebuild(args, cfg)
     store = open_store(cfg)
     try:
-        ties = with_register(store.read_ties(), load_register(cfg.data_dir))
+        ties = current_ties(store.read_ties(), load_register(cfg.data_dir))
     finally:
         store.close()
     if action == "show":
-        korean_party, partner = _tie_names(args.korean_party_name, args.partner_name)
+        korean_party, partner = canonical_names(args.korean_party_name, args.partner_name)
         found = [t for t in ties if (t.korean_party, t.partner) == (korean_party, partner)]
         if not found:
             print(f"citydesk ties show: no tie {korean_party} — {partner} in the register "
@@ -292,17 +292,6 @@ def _cmd_ties(args: argparse.Namespace, cfg: Settings) -> int:
     return 0
 
 
-def _tie_names(korean_party: str, partner: str) -> tuple[str, str]:
-    """Canonical names for what was typed (대구 → 대구광역시, 청두 → 청두시), through the gazetteer."""
-    from services.tagger.gazetteer import gazetteer
-    from services.ties.office import _place
-
-    g = gazetteer()
-    korean = _place(g, korean_party, ("korean_local_gov",))
-    foreign = _place(g, partner, ("foreign_city", "foreign_region"))
-    return (korean.name if korean else korean_party), (foreign.name if foreign else partner)
-
-
 def _ties_import(args: argparse.Namespace, cfg: Settings) -> int:
     from services.tagger.gazetteer import gazetteer
     from services.ties.office import read_register, save_register
@@ -315,6 +304,7 @@ def _ties_import(args: argparse.Namespace, cfg: Settings) -> int:
         return 2
     saved = save_register(cfg.data_dir, entries, unresolved, str(path.resolve()))
     print(f"{len(entries)} registered ties from {path} kept in {saved}; `citydesk ties` gives each its status")
+    _restatus(cfg, entries)
     for u in unresolved:
         print(f"unresolved: line {u.line}: {', '.join(v for v in u.row.values() if v)}: {u.reason}", file=sys.stderr)
     if unresolved:
@@ -327,6 +317,7 @@ def _ties_import(args: argparse.Namespace, cfg: Settings) -> int:
 def _ties_rebuild(args: argparse.Namespace, cfg: Settings) -> int:
     from services.indexer import open_store
     from services.indexer.placement import rebuild_ties
+    from services.ties.office import load_register, restatus
 
     started = time.monotonic()
     try:
@@ -339,11 +330,34 @@ def _ties_rebuild(args: argparse.Namespace, cfg: Settings) -> int:
         raise
     try:
         articles, ties, deleted = rebuild_ties(store)
+        restatus(store, load_register(cfg.data_dir))  # the registered ties no article names, with their status
     finally:
         store.close()
     print(f"rebuilt the register from {articles} articles: {ties} ties written, {deleted} stale ties deleted, "
           f"in {time.monotonic() - started:.1f} s")
     return 0
+
+
+def _restatus(cfg: Settings, entries: list[RegisterEntry]) -> None:
+    """After an import: the stored ties carry the new statuses (Kibana reads them from the ties index), the
+    registered ties without news are added. `citydesk ties` and the desk apply the register as they read, so they
+    are right even when the store cannot be written now (the embedded store while its indexer runs)."""
+    from services.indexer import open_store
+    from services.ties.office import restatus
+
+    try:
+        store = open_store(cfg, writer=True)
+    except ValueError as exc:
+        if "LockBusy" not in str(exc):
+            raise
+        print("the indexer holds the embedded store: the statuses stored with the ties are written as it folds "
+              "them again, or by `citydesk ties rebuild` with the indexer stopped", file=sys.stderr)
+        return
+    try:
+        written, deleted = restatus(store, entries)
+    finally:
+        store.close()
+    print(f"statuses written with {written} stored ties ({deleted} no longer registered, without news, removed)")
 
 
 def _cmd_status(args: argparse.Namespace, cfg: Settings) -> int:

@@ -5,7 +5,8 @@ view uses exists in the mapping of the index its data view names (articles, or t
 node's _field_caps for the indexes `setup` made and the seeds filled through the indexer's placement (aggregated
 fields aggregatable, the maps' fields geo_points, the time fields dates); the fields their KQL queries name too.
 The stories-over-time visualization, and the ties dashboard (table, a map of lines from the Korean government to its
-partner, kinds and sectors over time, ties active in the last 12 months) are there.
+partner, kinds and sectors over time, ties active in the last 12 months, ties by the office register's status, which
+the table shows too) are there.
 Proves the file is well-formed and consistent with what a real server reports; does not prove Kibana renders or
 even imports it: Kibana is in no registry these machines reach (test_elasticsearch_nori.py imports it when
 KIBANA_URL names one)."""
@@ -192,7 +193,7 @@ def test_the_ties_dashboard_has_a_table_a_map_of_lines_kinds_and_sectors_over_ti
     dash = objects["citydesk-ties-dashboard"]
     assert {r["id"] for r in dash["references"]} == {"citydesk-ties-table", "citydesk-ties-map",
                                                     "citydesk-tie-kinds-over-time", "citydesk-tie-sectors-over-time",
-                                                    "citydesk-ties-active"}
+                                                    "citydesk-ties-active", "citydesk-ties-by-status"}
     lines = json.loads(objects["citydesk-ties-map"]["attributes"]["layerListJSON"])[0]["sourceDescriptor"]
     assert (lines["type"], lines["sourceGeoField"], lines["destGeoField"]) == (
         "ES_PEW_CONNECTIONS", "korean_location", "partner_location")  # a line from the Korean government out
@@ -201,6 +202,14 @@ def test_the_ties_dashboard_has_a_table_a_map_of_lines_kinds_and_sectors_over_ti
     assert groups == {"citydesk-tie-kinds-over-time": {"relation_kind"}, "citydesk-tie-sectors-over-time": {"sector"}}
     active = json.loads(objects["citydesk-ties-active"]["attributes"]["kibanaSavedObjectMeta"]["searchSourceJSON"])
     assert active["query"]["query"] == "last_activity >= now-1y"
+
+
+def test_the_ties_dashboard_shows_the_office_registers_status():
+    objects = {o["id"]: o for o in saved_objects()}
+    assert "status" in objects["citydesk-ties-table"]["attributes"]["columns"]
+    aggs = json.loads(objects["citydesk-ties-by-status"]["attributes"]["visState"])["aggs"]
+    assert {(a["type"], a["params"].get("field")) for a in aggs} == {
+        ("count", None), ("max", "status_at"), ("terms", "status")}
 
 
 def test_the_import_call_overwrites_and_carries_the_xsrf_header():

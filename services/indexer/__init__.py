@@ -22,7 +22,7 @@ def open_store(settings: Settings | None = None, *, writer: bool = False) -> Art
         from services.indexer.elastic import ElasticsearchStore, es_client
 
         return ElasticsearchStore(cfg.elasticsearch_url, cfg.elasticsearch_index, client=es_client(cfg),
-                                  timeout_s=cfg.elasticsearch_timeout_s)
+                                  timeout_s=cfg.elasticsearch_timeout_s, register_dir=cfg.data_dir)
     from services.indexer.embedded import EmbeddedStore
 
-    return EmbeddedStore(cfg.store_dir, writer=writer)
+    return EmbeddedStore(cfg.store_dir, writer=writer, register_dir=cfg.data_dir)

@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -33,6 +33,7 @@ from services.indexer.store import (
     story_fields,
     tie_index_fields,
 )
+from services.ties.office import RegisterFile, stored_with_register
 
 if TYPE_CHECKING:
     from services.stories.core import Candidate, Fingerprint
@@ -141,8 +142,12 @@ def candidates_body(fp: Fingerprint, window_days: int, limit: int = CANDIDATE_LI
             "_source": CANDIDATE_SOURCE}
 
 
-def tie_document(tie: Tie) -> dict[str, Any]:
-    return {**tie.model_dump(mode="json"), **tie_index_fields(tie)}
+def tie_document(tie: Tie, now: datetime | None = None) -> dict[str, Any]:
+    """A tie as the ties index keeps it: the Tie, its flat keyword fields, and ``status_at``, when its ``status``
+    was decided (registered and active turns dormant with time alone; the indexer, `citydesk ties import` and
+    `citydesk ties rebuild` write it again)."""
+    stamp = (now or datetime.now(UTC)).isoformat(timespec="seconds")
+    return {**tie.model_dump(mode="json"), **tie_index_fields(tie), "status_at": stamp}
 
 
 def _reason(exc: Any) -> str:
@@ -192,10 +197,13 @@ class ElasticsearchStore(ArticleStore):
     concurrent_writers = True  # any number of indexers share the index: placement takes a second look
 
     def __init__(self, url: str, index: str, client: Any = None, timeout_s: float = 30.0,
-                 ties_index: str | None = None) -> None:
+                 ties_index: str | None = None, register_dir: Path | None = None) -> None:
         from elasticsearch import Elasticsearch
 
         self.index = index
+        # An office's register (`citydesk ties import`, kept in the data directory): each tie document carries its
+        # status, which Kibana filters on (services.ties.office.stored_with_register).
+        self.register = RegisterFile(register_dir) if register_dir is not None else None
         self.ties_index = ties_index or ties_alias(index)
         # Retries are the worker's (backoff without dropping the batch), not the transport's.
         self.client = client or Elasticsearch(url, request_timeout=timeout_s, retry_on_timeout=False, max_retries=0)
@@ -369,6 +377,8 @@ class ElasticsearchStore(ArticleStore):
             yield self._article(source)
 
     def write_ties(self, ties: list[Tie], delete: Iterable[str] = ()) -> None:
+        if self.register is not None:
+            ties, delete = stored_with_register(ties, delete, self.register.entries())
         operations: list[dict[str, Any]] = []
         for tie in ties:
             operations += [{"index": {"_index": self.ties_index, "_id": tie.id}}, tie_document(tie)]

@@ -46,6 +46,7 @@ from services.indexer.store import (
     story_fields,
     tie_index_fields,
 )
+from services.ties.office import RegisterFile, stored_with_register
 
 if TYPE_CHECKING:
     from services.stories.core import Candidate, Fingerprint
@@ -113,8 +114,11 @@ def store_format(directory: Path) -> int | None:
 
 
 class EmbeddedStore(ArticleStore):
-    def __init__(self, directory: Path, *, writer: bool = False) -> None:
+    def __init__(self, directory: Path, *, writer: bool = False, register_dir: Path | None = None) -> None:
         self.directory = Path(directory)
+        # An office's register (`citydesk ties import`, kept in the data directory): each written tie carries its
+        # status, as the Elasticsearch store's do (services.ties.office.stored_with_register).
+        self.register = RegisterFile(register_dir) if register_dir is not None else None
         self.schema = _schema()
         self.directory.mkdir(parents=True, exist_ok=True)
         found = store_format(self.directory)
@@ -496,6 +500,8 @@ class EmbeddedStore(ArticleStore):
             index = self._ties_index(create=True)
             assert index is not None
             self._ties_writer = _writer(index, 15_000_000)
+        if self.register is not None:
+            ties, delete = stored_with_register(ties, delete, self.register.entries())
         for tie in ties:
             doc = tantivy.Document()
             doc.add_text("id", tie.id)

@@ -12,12 +12,17 @@ import csv
 import io
 import json
 import os
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from schemas import RegisterEntry
+from schemas import RegisterEntry, Tie
 from services.tagger.gazetteer import Entry, Gazetteer
+
+if TYPE_CHECKING:
+    from services.indexer.store import ArticleStore
 
 HEADERS = {
     "korean_party": ("korean_government", "korean_party", "지자체", "자치단체"),
@@ -118,3 +123,82 @@ def load_register(data_dir: Path) -> list[RegisterEntry]:
     if not path.exists():
         return []
     return [RegisterEntry.model_validate(e) for e in json.loads(path.read_text(encoding="utf-8"))["entries"]]
+
+
+def canonical_names(korean_party: str, partner: str) -> tuple[str, str]:
+    """Canonical names for what was typed (대구 → 대구광역시, 청두 → 청두시), through the gazetteer; a name it does not
+    know is kept as typed."""
+    from services.tagger.gazetteer import gazetteer
+
+    g = gazetteer()
+    korean = _place(g, korean_party, ("korean_local_gov",))
+    foreign = _place(g, partner, ("foreign_city", "foreign_region"))
+    return (korean.name if korean else korean_party), (foreign.name if foreign else partner)
+
+
+class RegisterFile:
+    """The register `citydesk ties import` keeps in a data directory, read again whenever the file changes: a running
+    indexer or desk sees a new import at its next write or request, without a restart."""
+
+    def __init__(self, data_dir: Path) -> None:
+        self.path = data_dir / REGISTER_FILE
+        self._seen: tuple[int, int] | None = None
+        self._entries: list[RegisterEntry] = []
+
+    def entries(self) -> list[RegisterEntry]:
+        try:
+            stat = self.path.stat()
+        except FileNotFoundError:
+            self._seen, self._entries = None, []
+            return []
+        key = (stat.st_mtime_ns, stat.st_size)
+        if key != self._seen:
+            self._entries, self._seen = load_register(self.path.parent), key
+        return self._entries
+
+
+def current_ties(stored: Sequence[Tie], register: Sequence[RegisterEntry], now: datetime | None = None) -> list[Tie]:
+    """The register as users read it (`citydesk ties`, the desk): the stored ties with the office's register applied
+    now (status, registered ties without news). A stored tie without news that the register no longer lists (left by
+    a store that could not be rewritten at the last import) is not shown."""
+    from services.ties.register import with_register
+
+    rows = {(r.korean_party, r.partner) for r in register}
+    kept = [_news_since(t) for t in stored if t.articles or (t.korean_party, t.partner) in rows]
+    return with_register(kept, register, now)
+
+
+def _news_since(tie: Tie) -> Tie:
+    """A stored tie whose `since` came from the register written with it: back to what the news gives, so the
+    register applied now decides (a row removed since takes its year with it)."""
+    if tie.since_source != "register":
+        return tie
+    news = tie.first_activity.year if tie.first_activity else None
+    return tie.model_copy(update={"since": news, "since_source": "first_evidence" if news else None})
+
+
+def restatus(store: ArticleStore, register: Sequence[RegisterEntry]) -> tuple[int, int]:
+    """Write every stored tie again with the register's status, add the registered ties no article names and drop
+    the no-news ties the register no longer lists (after `citydesk ties import` and `ties rebuild`). Returns
+    (ties written, ties deleted)."""
+    stored = store.read_ties()
+    shown = current_ties(stored, register)
+    ids = {t.id for t in shown}
+    stale = [t.id for t in stored if t.id not in ids]
+    store.write_ties(shown, delete=stale)
+    return len(shown), len(stale)
+
+
+def stored_with_register(ties: Sequence[Tie], delete: Iterable[str], register: Sequence[RegisterEntry],
+                         now: datetime | None = None) -> tuple[list[Tie], list[str]]:
+    """What a store writes for ``write_ties(ties, delete)`` with an office's register: each tie with its status as of
+    now (so Kibana, which reads the stored documents, can filter on it); a registered tie that no article names any
+    more is kept as "registered, no news" instead of being deleted."""
+    from services.ties.register import tie_id, with_register, with_status
+
+    rows = {tie_id(r.korean_party, r.partner): r for r in register}
+    out = [with_status(t.model_copy(), rows.get(t.id), now) for t in ties]
+    written = {t.id for t in out}
+    kept = [rows[d] for d in delete if d in rows and d not in written]
+    out += with_register([], kept, now)  # the same no-news tie `citydesk ties` shows for a registered row
+    return out, [d for d in delete if d not in rows]

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 from datetime import datetime, timedelta
 from typing import Any
 
-from schemas import GeoPoint, Tie
+from schemas import GeoPoint, Tie, TieEvidence
 from services.ties.register import ACTIVE_DAYS
 
 # --status choices → the Tie.status values they select
@@ -50,6 +50,34 @@ def select(ties: Sequence[Tie], *, korean_party: Sequence[str] = (), partner: Se
             if (not korean_party or t.korean_party in korean_party) and (not partner or t.partner in partner)
             and (not countries or t.partner_country in countries) and (not kind or kinds(t) & set(kind))
             and (not wanted_status or t.status in wanted_status)]
+
+
+# Columns a register can be sorted by (the CLI's table, the desk's) → the key, undated and unknown values last
+SORT_KEYS = ("korean_party", "partner", "country", "kinds", "since", "status", "last_activity", "articles",
+             "stories", "sectors")
+STATUS_ORDER = ("registered_active", "registered_dormant", "news_only", "registered_no_news")
+
+
+def sort_ties(ties: Sequence[Tie], key: str, descending: bool = False) -> list[Tie]:
+    """The ties ordered by one of SORT_KEYS; ties without a value (no since, no news) stay last either way, and
+    equal values keep the register's own order (most stories first)."""
+    if key not in SORT_KEYS:
+        raise ValueError(f"sort: {key!r} is not one of {', '.join(SORT_KEYS)}")
+
+    def value(t: Tie) -> Any:
+        return {"korean_party": t.korean_party, "partner": t.partner, "country": t.partner_country,
+                "kinds": len(t.kinds), "since": t.since, "status": STATUS_ORDER.index(t.status),
+                "last_activity": t.last_activity.timestamp() if t.last_activity else None,
+                "articles": t.articles, "stories": t.stories, "sectors": len(t.sectors)}[key]
+
+    known = [t for t in ties if value(t) is not None]
+    unknown = [t for t in ties if value(t) is None]
+    return sorted(known, key=value, reverse=descending) + unknown
+
+
+def evidence_in_order(tie: Tie) -> list[TieEvidence]:
+    """A tie's evidence in date order (undated last), as its timeline shows it."""
+    return sorted(tie.evidence, key=lambda e: (e.published_at is None, e.published_at or datetime.min, e.article_id))
 
 
 def fill_locations(ties: Sequence[Tie]) -> list[Tie]:
@@ -124,7 +152,7 @@ def timeline(tie: Tie) -> str:
              "  events:   " + (", ".join(tie.events) or "-")]
     if tie.evidence:
         lines += ["", "  timeline:"]
-    for e in sorted(tie.evidence, key=lambda e: (e.published_at is None, e.published_at or datetime.min, e.article_id)):
+    for e in evidence_in_order(tie):
         when = _day(e.published_at) if e.published_at else "undated   "
         lines.append(f"  {when}  {e.outlet or '-'}  article {e.article_id}  story {e.story_id or '-'}"
                      f"  [{', '.join(e.kinds)}{f'; since {e.since}' if e.since else ''}]")
