@@ -1,9 +1,10 @@
 """The desk's routes: server-rendered pages (Jinja2) and a small JSON API, on Starlette.
 
 Pages: / (search), /article/{id}, /article/{id}/cleaning, /map, /ops, /ops/replay (GET: confirm; POST: send),
-/stories and /ties (later issues: a place, no data). API: /api/search, /api/article/{id}, /api/map, /api/ops,
-/api/health. Static files come from the package's ``static/`` directory only (Starlette's StaticFiles refuses
-paths that leave it); no route takes a file name.
+/stories (the most recent stories, each a link to its articles), /ties and /ties/{korean party}/{partner} (the
+register as `citydesk ties` reads it, one tie's timeline). API: /api/search, /api/article/{id}, /api/map, /api/ops,
+/api/stories, /api/ties, /api/ties/{korean party}/{partner}, /api/health. Static files come from the package's
+``static/`` directory only (Starlette's StaticFiles refuses paths that leave it); no route takes a file name.
 
 The store and Kiwi stay open for the server's life. Store work runs in a worker thread under one lock (Kiwi and
 the store are shared); broker work (operations, raw pages) runs in threads outside it, so a slow broker never
@@ -32,8 +33,8 @@ from starlette.routing import Mount, Route
 from starlette.staticfiles import StaticFiles
 from starlette.templating import Jinja2Templates
 
-from schemas import RELATION_KINDS
-from services.desk import assets, ops
+from schemas import RELATION_KINDS, Tie
+from services.desk import assets, ops, tie_pages
 from services.desk.article import article_view
 from services.desk.cleaning import explain, find_raw
 from services.desk.queries import (
@@ -49,17 +50,26 @@ from services.desk.queries import (
     month_range,
     months,
     parse_query,
+    recent_stories,
     sector_labels,
 )
 from services.desk.security import SESSION_COOKIE, Csrf, SecurityHeaders, allowed_hosts, same_origin
 from services.indexer import open_store
 from services.indexer.store import ArticleStore, SearchQuery
 from services.settings import Settings
+from services.ties import output
+from services.ties.office import RegisterFile, canonical_names, current_ties
 
 HERE = Path(__file__).resolve().parent
 T = TypeVar("T")
 MAX_FORM_BYTES = 64 * 1024
 MAX_REPLAY_IDS = 500
+MAX_TIE_TITLES = 300  # a tie page names at most this many of its articles by title (the rest by id)
+# The ties table's columns: sort key, Korean label, English label
+TIE_COLUMNS = (("korean_party", "한국 지자체", "Korean government"), ("partner", "상대", "partner"),
+               ("country", "국가", "country"), ("kinds", "관계", "kinds"), ("since", "수립", "since"),
+               ("status", "상태", "status"), ("last_activity", "최근 보도", "last news"),
+               ("articles", "기사", "articles"), ("stories", "스토리", "stories"), ("sectors", "분야", "sectors"))
 
 
 @dataclass
@@ -70,6 +80,10 @@ class Desk:
     locator: PlaceLocator = field(default_factory=PlaceLocator)
     lock: threading.Lock = field(default_factory=threading.Lock)
     missing_assets: list[str] = field(default_factory=list)
+    register: RegisterFile = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.register = RegisterFile(self.cfg.data_dir)  # the office's register, read again when it is imported
 
     async def stored(self, fn: Callable[[], T]) -> T:
         """Run store (and Kiwi) work in a thread, one at a time."""
@@ -139,6 +153,8 @@ def create_app(cfg: Settings, store: ArticleStore | None = None, *, bind_host: s
             "more": _link(params, set_=("limit", str(min(query.limit * 2, 200))))
             if found["results"].total > query.limit else None,
             "map_link": "/map" + _qs(params),
+            "group_toggle": _link(params, remove=("stories", "1")) if query.stories
+            else _link(params, add=("stories", "1")),
             "back_here": quote("/" + _qs(params), safe=""),
         })
 
@@ -264,10 +280,110 @@ def create_app(cfg: Settings, store: ArticleStore | None = None, *, bind_host: s
             return error_page(request, 503, f"다시 보내지 못했습니다: {exc}")
         return RedirectResponse(f"/ops?{urlencode({'replayed': sent, 'missing': len(missing)})}", status_code=303)
 
-    # -- later pages, health -------------------------------------------------------------------------------------
-    async def later_page(request: Request) -> Response:
-        which = request.url.path.strip("/")
-        return page(request, "later.html", {"which": which})
+    # -- ties: the register as `citydesk ties` reads it -----------------------------------------------------------
+    def ties_now() -> list[Tie]:
+        return current_ties(desk.store.read_ties(), desk.register.entries())
+
+    async def ties_page(request: Request) -> Response:
+        try:
+            parsed = tie_pages.parse(request.query_params)
+        except tie_pages.BadTieQuery as exc:
+            return error_page(request, 400, str(exc))
+        every = await desk.stored(ties_now)
+        shown = tie_pages.apply(every, parsed)
+        params = [(k, v) for k, v in request.query_params.multi_items()
+                  if k in tie_pages.FILTERS and v.strip()]
+        columns = [(key, ko, en, _ties_sort_link(params, key, parsed)) for key, ko, en in TIE_COLUMNS]
+        options = {name: sorted({getattr(t, attr) for t in every})
+                   for name, attr in (("korean_party", "korean_party"), ("partner", "partner"),
+                                      ("country", "partner_country"))}
+        return page(request, "ties.html", {
+            "ties": [(t, tie_pages.row(t), tie_pages.link(t)) for t in shown], "total": len(every),
+            "parsed": parsed, "columns": columns, "options": options, "sectors": sector_labels(),
+            "chips": [{"label": tie_pages.FILTER_LABELS[k], "value": v,
+                       "remove": "/ties" + _qs([p for p in params if p != (k, v)])} for k, v in params],
+            "statuses": [(key, tie_pages.STATUS_LABELS[value], value) for key, value in
+                         output.STATUS_CHOICES.items()],
+            "register_entries": len(desk.register.entries()),
+        })
+
+    async def api_ties(request: Request) -> Response:
+        try:
+            parsed = tie_pages.parse(request.query_params)
+        except tie_pages.BadTieQuery as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        shown = tie_pages.apply(await desk.stored(ties_now), parsed)
+        body = {"total": len(shown), "ties": [{**t.model_dump(mode="json"), **tie_pages.row(t)} for t in shown]}
+        return Response(json.dumps(body, ensure_ascii=False), media_type="application/json")
+
+    def find_tie(korean_party: str, partner: str) -> Tie | None:
+        ties = ties_now()
+        found = next((t for t in ties if (t.korean_party, t.partner) == (korean_party, partner)), None)
+        if found is None:  # typed by hand: 대구/청두 → 대구광역시/청두시, as `citydesk ties show` reads them
+            names = canonical_names(korean_party, partner)
+            found = next((t for t in ties if (t.korean_party, t.partner) == names), None)
+        return found
+
+    async def tie_page(request: Request) -> Response:
+        korean_party, partner = request.path_params["korean_party"], request.path_params["partner"]
+        tie = await desk.stored(lambda: find_tie(korean_party, partner))
+        if tie is None:
+            return error_page(request, 404, f"관계 대장에 {korean_party} — {partner} 관계가 없습니다 (no such tie)")
+        if (tie.korean_party, tie.partner) != (korean_party, partner):
+            return RedirectResponse(tie_pages.link(tie), status_code=307)
+        ids = [e.article_id for e in tie.evidence][:MAX_TIE_TITLES]
+        titles = await desk.stored(lambda: {i: (desk.store.get(i) or {}).get("title") for i in ids})
+        here = quote(tie_pages.link(tie), safe="")
+        return page(request, "tie.html", {
+            "tie": tie, "row": tie_pages.row(tie), "evidence": output.evidence_in_order(tie), "titles": titles,
+            "back_here": here, "side_labels": tie_pages.SIDE_LABELS, "sector_names": sector_labels(),
+            "search_link": "/" + _qs([("korean_party", tie.korean_party), ("partner", tie.partner)]),
+        })
+
+    async def api_tie(request: Request) -> Response:
+        korean_party, partner = request.path_params["korean_party"], request.path_params["partner"]
+        tie = await desk.stored(lambda: find_tie(korean_party, partner))
+        if tie is None:
+            return JSONResponse({"error": "no such tie"}, 404)
+        return Response(json.dumps({**tie.model_dump(mode="json"), **tie_pages.row(tie)}, ensure_ascii=False),
+                        media_type="application/json")
+
+    # -- stories -----------------------------------------------------------------------------------------------
+    def stories_now(query: SearchQuery) -> dict[str, Any]:
+        found = recent_stories(desk.store, query, query.limit)
+        ids = [s["story_id"] for s in found]
+        leads: dict[str, Any] = {}
+        stories_total = 0
+        if ids:  # the store's own collapse (`citydesk search --stories`): lead article, articles, outlets
+            collapsed = desk.store.search(query.model_copy(update={"stories": True, "story": ids, "limit": len(ids)}))
+            leads = {h.story_id: h for h in collapsed.hits}
+        whole = desk.store.search(query.model_copy(update={"stories": True, "limit": 1}))
+        stories_total = whole.stories or 0
+        rows = [{**s, "lead": leads.get(s["story_id"])} for s in found]
+        return {"stories": rows, "total": stories_total, "articles": whole.total}
+
+    async def stories_page(request: Request) -> Response:
+        try:
+            query = parse_query(request.query_params, limit=30)
+        except BadQuery as exc:
+            return error_page(request, 400, str(exc))
+        data = await desk.stored(lambda: stories_now(query))
+        params = day_params(query)
+        return page(request, "stories.html", {**data, "query": query, "params": params,
+                                              "active": _active_filters(params),
+                                              "base": [p for p in params if p[0] != "story"]})
+
+    async def api_stories(request: Request) -> Response:
+        try:
+            query = parse_query(request.query_params, limit=30)
+        except BadQuery as exc:
+            return JSONResponse({"error": str(exc)}, 400)
+        data = await desk.stored(lambda: stories_now(query))
+        data["stories"] = [{**{k: v for k, v in s.items() if k != "lead"},
+                            "lead": s["lead"].model_dump(mode="json") if s["lead"] else None} for s in data["stories"]]
+        return JSONResponse(data)
+
+    # -- health ------------------------------------------------------------------------------------------------
 
     async def api_health(request: Request) -> Response:
         count = await desk.stored(desk.store.count)
@@ -294,8 +410,12 @@ def create_app(cfg: Settings, store: ArticleStore | None = None, *, bind_host: s
         Route("/ops", ops_page),
         Route("/ops/replay", replay_confirm, methods=["GET"]),
         Route("/ops/replay", replay_post, methods=["POST"]),
-        Route("/stories", later_page),
-        Route("/ties", later_page),
+        Route("/stories", stories_page),
+        Route("/ties", ties_page),
+        Route("/ties/{korean_party:str}/{partner:str}", tie_page),
+        Route("/api/stories", api_stories),
+        Route("/api/ties", api_ties),
+        Route("/api/ties/{korean_party:str}/{partner:str}", api_tie),
         Route("/api/search", api_search),
         Route("/api/article/{article_id:str}", api_article),
         Route("/api/map", api_map),
@@ -336,6 +456,16 @@ def _link(params: list[tuple[str, str]], *, add: tuple[str, str] | None = None,
     if add and add not in out:
         out.append(add)
     return "/" + _qs(out)
+
+
+def _ties_sort_link(params: list[tuple[str, str]], key: str, parsed: dict[str, Any]) -> dict[str, Any]:
+    """A column header's link: sort by it (names ascending, numbers and dates descending first), or turn the
+    direction round when it is the current order."""
+    first = "asc" if key in ("korean_party", "partner", "country", "status") else "desc"
+    current = parsed["sort"] == key
+    direction = ("desc" if parsed["dir"] == "asc" else "asc") if current else first
+    return {"href": "/ties" + _qs([*params, ("sort", key), ("dir", direction)]), "current": current,
+            "dir": parsed["dir"] if current else None}
 
 
 def _active_filters(params: list[tuple[str, str]]) -> list[dict[str, str]]:

@@ -29,7 +29,7 @@ SECTORS_FILE = Path(__file__).resolve().parent.parent / "tagger" / "data" / "sec
 
 # URL parameter → SearchQuery field. The CLI's flags, with the same meaning.
 LIST_PARAMS = {"sector": "sector", "place": "place", "country": "country", "person": "person",
-               "relation": "relation", "partner": "partner", "korean_party": "korean_party"}
+               "relation": "relation", "partner": "partner", "korean_party": "korean_party", "story": "story"}
 # A facet (an index field) → the URL parameter that filters on it. outlet has no filter in SearchQuery: its
 # counts are shown, not clickable.
 FACET_PARAM = {"sector": "sector", "country": "country", "partner": "partner", "korean_party": "korean_party",
@@ -38,7 +38,7 @@ FACET_LABELS = {"sector": "분야 Sector", "relation_kind": "관계 Relation", "
                 "partner": "상대 도시·지역", "country": "국가 Country", "outlet": "매체 Outlet"}
 FILTER_LABELS = {"sector": "분야", "place": "장소", "country": "국가", "person": "인물", "relation": "관계",
                  "partner": "상대", "korean_party": "한국 지자체", "since": "부터", "until": "까지",
-                 "exchange_only": "교류 기사만"}
+                 "exchange_only": "교류 기사만", "story": "스토리", "stories": "스토리별 묶음"}
 RELATION_LABELS = {"sister_city": "자매도시", "friendship_city": "우호도시", "agreement": "협약·협정",
                    "visit": "방문", "event": "행사", "since": "수립 연도"}
 MAX_LIMIT = 200
@@ -101,6 +101,7 @@ def parse_query(params: Mapping[str, Any], *, limit: int = 20, facet_size: int =
     except ValueError as exc:
         raise BadQuery("limit and facet_size are whole numbers") from exc
     return SearchQuery(text=text, **fields, exchange_only=(one("exchange_only") or "") in ("1", "true", "on"),
+                       stories=(one("stories") or "") in ("1", "true", "on"),
                        since=_date(since, "since", False) if since else None,
                        until=_date(until, "until", True) if until else None,
                        limit=max(1, min(n, MAX_LIMIT)), facet_size=max(1, min(fsize, 100)))
@@ -115,6 +116,8 @@ def query_params(query: SearchQuery, *, with_limit: bool = False) -> list[tuple[
         out += [(param, v) for v in getattr(query, field)]
     if query.exchange_only:
         out.append(("exchange_only", "1"))
+    if query.stories:
+        out.append(("stories", "1"))
     for name in ("since", "until"):
         value: datetime | None = getattr(query, name)
         if value is not None:
@@ -168,6 +171,33 @@ def months(store: ArticleStore, query: SearchQuery) -> list[tuple[str, int]]:
             day = datetime.fromtimestamp(b["key"] / 1000, UTC) + timedelta(hours=9)
             counts[f"{day.year:04d}-{day.month:02d}"] = int(b["doc_count"])
     return _fill_months(counts)
+
+
+def recent_stories(store: ArticleStore, query: SearchQuery, size: int) -> list[dict[str, Any]]:
+    """The ``size`` stories among the articles ``query`` finds whose latest article is the most recent (undated
+    stories last): story id, articles, first and last date, the Korean governments and partners their articles
+    name. One aggregation (terms on story_id ordered by the latest date), the same on both stores; counts are
+    exact on the embedded store and within Elasticsearch's usual terms error on a sharded index."""
+    by = {"first": {"min": {"field": "published_at"}}, "last": {"max": {"field": "published_at"}}}
+    for name in ("korean_party", "partner"):
+        by[name] = {"terms": {"field": name, "size": 8}}
+    raw = _aggregate(store, query, {"s": {"terms": {"field": "story_id", "size": size, "order": {"last": "desc"}},
+                                          "aggs": by}})
+    out = []
+    for b in raw.get("s", {}).get("buckets", []):
+        out.append({"story_id": b["key"], "articles": int(b["doc_count"]),
+                    "first": _epoch(b["first"].get("value")), "last": _epoch(b["last"].get("value")),
+                    "korean_parties": [k["key"] for k in b["korean_party"]["buckets"]],
+                    "partners": [k["key"] for k in b["partner"]["buckets"]]})
+    return out
+
+
+def _epoch(value: float | None) -> str | None:
+    """A date aggregation's value as an ISO time (KST): tantivy counts nanoseconds, Elasticsearch milliseconds."""
+    if value is None:
+        return None
+    seconds = value / 1e9 if abs(value) > 1e14 else value / 1e3
+    return datetime.fromtimestamp(seconds, KST).isoformat()
 
 
 def _fill_months(counts: dict[str, int]) -> list[tuple[str, int]]:

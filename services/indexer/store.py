@@ -37,6 +37,7 @@ class SearchQuery(BaseModel):
     relation: list[str] = Field(default_factory=list, description="relation kinds")
     partner: list[str] = Field(default_factory=list)
     korean_party: list[str] = Field(default_factory=list)
+    story: list[str] = Field(default_factory=list, description="story ids: the articles of these stories")
     exchange_only: bool = False
     since: datetime | None = None
     until: datetime | None = None
@@ -49,7 +50,7 @@ class SearchQuery(BaseModel):
         """Index field → accepted values (any of them), for every store alike."""
         filters = {"sector": self.sector, "place": self.place, "country": [c.upper() for c in self.country],
                    "person": self.person, "relation_kind": self.relation, "partner": self.partner,
-                   "korean_party": self.korean_party}
+                   "korean_party": self.korean_party, "story_id": self.story}
         return {name: values for name, values in filters.items() if values}
 
 
