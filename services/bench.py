@@ -350,7 +350,8 @@ def _tagger_rate(work_dir: Path, name: str, cleaned: list[CleanArticle], taggers
             pipeline.start_worker("tagger", n)
         logs = [cfg.log_dir / f"tagger{'' if n == 0 else f'-{n}'}.log" for n in range(taggers)]
         deadline = time.monotonic() + 120
-        while not all(p.exists() and "[^Worker]: Ready" in p.read_text(errors="replace") for p in logs):
+        # faust logs "[^Worker]: Ready", or "[^_Worker]: Ready" for our subclass (services/workers.py _Worker)
+        while not all(p.exists() and "Worker]: Ready" in p.read_text(errors="replace") for p in logs):
             pipeline.check_alive()
             if time.monotonic() > deadline:
                 raise RuntimeError(f"taggers not ready after 120 s; see {cfg.log_dir}")
