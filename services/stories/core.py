@@ -17,7 +17,6 @@ window, from wherever the window lives (the search store), and applies `decide`.
 from __future__ import annotations
 
 import base64
-import hashlib
 import json
 import re
 from dataclasses import dataclass, field
@@ -31,6 +30,8 @@ from datasketch import MinHash
 from schemas import TaggedArticle
 
 PARAMS_FILE = Path(__file__).with_name("params.json")
+# Stored signatures carry the scheme of their shingle hash (see shingle_hashes): "h2:" is the array hash.
+SIGNATURE_SCHEME = "h2:"
 _NOT_TEXT = re.compile(r"[^0-9A-Za-z가-힣]+")
 
 
@@ -61,7 +62,7 @@ class Fingerprint:
     named: frozenset[str]  # people and events
 
     def encoded_signature(self) -> str:
-        return base64.b64encode(self.signature.astype("<u8").tobytes()).decode("ascii")
+        return SIGNATURE_SCHEME + base64.b64encode(self.signature.astype("<u8").tobytes()).decode("ascii")
 
 
 @dataclass(frozen=True)
@@ -87,17 +88,51 @@ class Decision:
 
 
 def decode_signature(value: str) -> np.ndarray:
-    return np.frombuffer(base64.b64decode(value), dtype="<u8").astype(np.uint64)
+    """A stored signature. One stored before the shingle hash changed (no scheme prefix) was computed from other hash
+    values and cannot be compared: it comes back as zeros, which compare as unrelated text, so such an article joins
+    a new one only by the entity rules until it is fed again."""
+    if not value.startswith(SIGNATURE_SCHEME):
+        return np.zeros(len(base64.b64decode(value)) // 8, dtype=np.uint64)
+    return np.frombuffer(base64.b64decode(value[len(SIGNATURE_SCHEME):]), dtype="<u8").astype(np.uint64)
 
 
 def normalised_text(article: TaggedArticle) -> str:
     return _NOT_TEXT.sub("", f"{article.title}{article.body}").lower()
 
 
-def shingles(text: str, size: int) -> set[bytes]:
+def shingles(text: str, size: int) -> set[str]:
+    """The text's distinct character shingles (what the signature estimates the Jaccard similarity of)."""
     if len(text) <= size:
-        return {text.encode("utf-8")} if text else set()
-    return {text[i:i + size].encode("utf-8") for i in range(len(text) - size + 1)}
+        return {text} if text else set()
+    return {text[i:i + size] for i in range(len(text) - size + 1)}
+
+
+def _fmix64(h: np.ndarray) -> np.ndarray:
+    """MurmurHash3's 64-bit finaliser, on a whole array (uint64 arithmetic wraps, as the finaliser wants)."""
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xFF51AFD7ED558CCD)
+    h = h ^ (h >> np.uint64(33))
+    h = h * np.uint64(0xC4CEB9FE1A85EC53)
+    return h ^ (h >> np.uint64(33))
+
+
+_SHINGLE_MULTIPLIER = np.uint64(0x9E3779B97F4A7C15)  # odd: every character position stays in the product
+
+
+def shingle_hashes(text: str, size: int) -> np.ndarray:
+    """32-bit hashes of the text's distinct shingles, computed for all shingles at once: the characters' code points
+    combined position by position (one array operation per character of a shingle, not one hash call per shingle),
+    mixed by MurmurHash3's finaliser and cut to the upper 32 bits, the width MinHash's permutations take. Equal
+    shingles hash equal, so the distinct hashes stand for the shingle set (a test checks the estimate against the
+    exact Jaccard similarity of the sets)."""
+    codes = np.frombuffer(text.encode("utf-32-le"), dtype="<u4").astype(np.uint64)
+    if len(codes) == 0:
+        return codes
+    count = max(len(codes) - size + 1, 1)
+    combined = np.zeros(count, dtype=np.uint64)
+    for offset in range(min(size, len(codes))):
+        combined = combined * _SHINGLE_MULTIPLIER + codes[offset:offset + count]
+    return np.unique(_fmix64(combined) >> np.uint64(32))
 
 
 def entity_sets(article: TaggedArticle) -> tuple[frozenset[str], frozenset[str]]:
@@ -107,38 +142,52 @@ def entity_sets(article: TaggedArticle) -> tuple[frozenset[str], frozenset[str]]
 
 
 @cache
-def _minhash_setup(num_perm: int) -> dict:
-    """MinHash's permutations for seed 1 and its scheme, drawn once per process (datasketch would draw them for
-    every article): the same signatures, a fraction of the time."""
+def _permutations(num_perm: int) -> tuple[np.ndarray, np.ndarray]:
+    """datasketch's MinHash permutations for seed 1 (its default scheme, affine32: h → a·h + b mod 2³²), drawn once
+    per process (datasketch draws them for every MinHash)."""
     first = MinHash(num_perm=num_perm, seed=1)
-    return {"permutations": first.permutations, "scheme": first.scheme}
+    assert first.scheme == "affine32", f"datasketch's default scheme changed to {first.scheme}: see minhash_signature"
+    a, b = first.permutations
+    return a.astype(np.uint32).reshape(1, -1), b.astype(np.uint32).reshape(1, -1)
 
 
-def _sha1_32(values: set[bytes]) -> list[int]:
-    """datasketch's default hash (sha1_hash32: the first four bytes of SHA-1, little-endian), for all shingles at
-    once; MinHash then takes them as they are (``_hashed``). The signature is the one datasketch gives (a test holds
-    them equal), in four fifths of the time."""
-    sha1 = hashlib.sha1
-    return np.frombuffer(b"".join([sha1(v).digest()[:4] for v in values]), dtype="<u4").tolist()
+_FMIX32 = (np.uint32(16), np.uint32(0x85EBCA6B), np.uint32(13), np.uint32(0xC2B2AE35), np.uint32(16))
 
 
-def _hashed(value: int) -> int:
-    return value
+def minhash_signature(hashes: np.ndarray, num_perm: int) -> np.ndarray:
+    """The MinHash signature of these 32-bit hash values, as datasketch's ``MinHash.update_batch`` computes it in its
+    affine32 scheme (MurmurHash3's 32-bit finaliser, then each permutation, then the minimum; a test holds the two
+    equal), without its Python loop over the values."""
+    if len(hashes) == 0:
+        return np.full(num_perm, (1 << 32) - 1, dtype=np.uint64)
+    s1, m1, s2, m2, s3 = _FMIX32
+    h = hashes.astype(np.uint32).reshape(-1, 1)
+    h = h ^ (h >> s1)
+    h = h * m1
+    h = h ^ (h >> s2)
+    h = h * m2
+    h = h ^ (h >> s3)
+    a, b = _permutations(num_perm)
+    return (h * a + b).min(axis=0).astype(np.uint64)
+
+
+def band_keys(signature: np.ndarray, bands: int) -> list[str]:
+    """LSH band keys: each band's rows folded into one 64-bit value and mixed, all bands at once."""
+    rows = signature.reshape(bands, -1)
+    folded = rows[:, 0].copy()
+    for column in range(1, rows.shape[1]):
+        folded = folded * _SHINGLE_MULTIPLIER + rows[:, column]
+    return [f"b{i}:{value:016x}" for i, value in enumerate(_fmix64(folded).tolist())]
 
 
 def fingerprint(article: TaggedArticle, params: StoryParams | None = None) -> Fingerprint:
     params = params or load_params()
-    minhash = MinHash(num_perm=params.num_perm, seed=1, hashfunc=_hashed, **_minhash_setup(params.num_perm))
-    minhash.update_batch(_sha1_32(shingles(normalised_text(article), params.shingle_size)))
-    signature = minhash.hashvalues.astype(np.uint64)
-    step = params.num_perm // params.lsh_bands * 8  # bytes of one band's rows (uint64)
-    raw = signature.tobytes()
-    bands = [f"b{i}:{hashlib.blake2b(raw[i * step:(i + 1) * step], digest_size=8).hexdigest()}"
-             for i in range(params.lsh_bands)]
+    signature = minhash_signature(shingle_hashes(normalised_text(article), params.shingle_size), params.num_perm)
     pairs, named = entity_sets(article)
     return Fingerprint(article_id=article.id, published=article.published_at, signature=signature,
-                       keys=tuple(bands + [f"pair:{p}" for p in sorted(pairs)] + sorted(named)), pairs=pairs,
-                       named=named)
+                       keys=tuple(band_keys(signature, params.lsh_bands) + [f"pair:{p}" for p in sorted(pairs)]
+                                  + sorted(named)),
+                       pairs=pairs, named=named)
 
 
 def jaccard(a: np.ndarray, b: np.ndarray) -> float:
