@@ -6,7 +6,11 @@ Proves, as a user would see it: a search narrowed by a filter typed into the for
 that filter; clicking a facet value applies it and clicking it again removes it; an article shows its partner
 highlighted in the body and each relation's evidence sentence with both names marked, jumps to that sentence,
 and opens "how it was cleaned" with the lines dropped from the raw page still on the broker; the map draws the
-packaged world outline and clicking a partner's point lands on that partner's articles; a dead letter is replayed
+packaged world outline and clicking a partner's point lands on that partner's articles; the ties table (the office's
+sample register imported before the news, so the indexer wrote each tie's status) sorts by a column header clicked
+once and reverses on a second click, a tie's row opens its page with every evidence sentence of its articles in date
+order, and an evidence's article link opens that article; the stories page lists stories newest first and clicking
+one shows a search of exactly its N articles; a dead letter is replayed
 through the confirmation page and its POST, goes back through the real cleaner and fails there again; no page
 logs a console error, fails a request or asks any host but the desk. Screenshots (Korean fonts: Debian
 fonts-noto-cjk) are kept in .citydesk/desk-screenshots/ for a person to look at.
@@ -27,7 +31,7 @@ from pathlib import Path
 
 import pytest
 
-from schemas import TaggedArticle, topics
+from schemas import TaggedArticle, Tie, topics
 from services.indexer.store import SearchQuery
 from tests.conftest import EXAMPLES, ROOT, SEEDS, require, running_pipeline
 from tests.desk_support import with_relation
@@ -36,6 +40,7 @@ RUNNER = ROOT / "tests" / "desk_browser" / "run.mjs"
 PLAYWRIGHT = ROOT / "tests" / "desk_browser" / "node_modules" / "playwright-core"
 CHROMIUM = Path("/usr/bin/chromium")
 SHOTS = ROOT / ".citydesk" / "desk-screenshots"
+SAMPLE_REGISTER = ROOT / "services" / "ties" / "sample_register.csv"
 BAD_PAYLOAD = b'{"url": "https://bad.citydesk.invalid/empty", "body": "   "}'
 
 
@@ -71,8 +76,13 @@ def desk(browser_tools, tmp_path_factory):
     from services.desk.server import start_background
     from services.feed import producer
     from services.pipeline import feed_paths, wait_until_done
+    from services.tagger.gazetteer import gazetteer
+    from services.ties.office import read_register, save_register
 
     data = tmp_path_factory.mktemp("desk-browser")
+    # The office's sample register, imported before the news arrives: the indexer writes each tie with its status.
+    entries, _unresolved = read_register(SAMPLE_REGISTER.read_text(encoding="utf-8"), gazetteer())
+    save_register(data, entries, [], str(SAMPLE_REGISTER))
     with running_pipeline(data) as pipeline:
         cfg = pipeline.cfg
         ids, errors = feed_paths(cfg, [str(p) for p in (EXAMPLES, SEEDS) if p.is_dir()], progress=False)
@@ -112,8 +122,12 @@ def inputs(desk):
     points = _api(f"{url}/api/map")["points"]
     partner = next(p["name"] for p in points if p["role"] == "partner")
     letter = _letters(cfg)[0]
+    ties = [Tie.model_validate(t) for t in _api(f"{url}/api/ties")["ties"]]
+    tie = next(t for t in ties if len(t.evidence) >= 2 and all(e.sentences for e in t.evidence))
+    stories = _api(f"{url}/api/stories")["stories"]
+    story = next(s for s in stories if s["articles"] >= 2)
     return {"store": store, "article": article, "korean": korean, "kind": kind, "partner": partner,
-            "letter": letter}
+            "letter": letter, "ties": ties, "tie": tie, "stories": stories, "story": story}
 
 
 @pytest.fixture(scope="module")
@@ -130,7 +144,10 @@ def browser(desk, inputs):
             "article": {"id": inputs["article"].id},
             "map_click": {"name": inputs["partner"], "param": "partner"},
             "replay": {"letter": inputs["letter"].id},
-            "pages": {"paths": {"search": "/", "map": "/map", "stories": "/stories", "ties": "/ties",
+            "ties": {"sort": "since", "tie": inputs["tie"].id},
+            "stories": {"story": inputs["story"]["story_id"]},
+            "pages": {"paths": {"search": "/", "search_stories": "/?stories=1", "map": "/map", "stories": "/stories",
+                                "ties": "/ties", "tie": f"/ties/{inputs['tie'].korean_party}/{inputs['tie'].partner}",
                                 "ops": "/ops", "cleaning": f"/article/{inputs['article'].id}/cleaning"}},
         },
     }
@@ -203,6 +220,41 @@ def test_replay_a_dead_letter(browser, desk, inputs):
     # attempts count it (or a second letter does, where letters are per offset).
     _wait(lambda: sum(d.attempts for d in _letters(cfg)) >= 2, 60,
           "the replayed message was dead-lettered again by the cleaner")
+
+
+def test_the_ties_table_sorts_and_a_tie_shows_its_evidence(browser, inputs):
+    from services.ties.output import evidence_in_order, sort_ties
+
+    s = _scenario(browser, "ties")
+    ties = inputs["ties"]
+    assert [r["id"] for r in s["before"]] == [t.id for t in ties], "the register's own order: most stories first"
+    by_since = [t.id for t in sort_ties(ties, "since", descending=True)]
+    assert [r["id"] for r in s["sorted"]] == by_since != [r["id"] for r in s["before"]], "a click sorts by since"
+    assert [r["id"] for r in s["reversed"]] == [t.id for t in sort_ties(ties, "since")], "a second click turns it"
+    chengdu = next(r for r in s["before"] if r["id"] == "대구광역시|청두시")
+    assert "registered, no news since 2019" in chengdu["status"] and "2015" in chengdu["since"]  # the register's
+    tie = inputs["tie"]
+    assert s["tie"]["title"].startswith(f"{tie.korean_party} — {tie.partner}")
+    assert [e["article"] for e in s["tie"]["evidence"]] == [e.article_id for e in evidence_in_order(tie)]
+    for shown, e in zip(s["tie"]["evidence"], evidence_in_order(tie), strict=True):
+        assert shown["sentences"] == [x.sentence.strip() for x in e.sentences] != []
+    assert [k["kind"] for k in s["tie"]["kinds"]] == [k.kind for k in tie.kinds]
+    assert sorted(map(tuple, s["tie"]["people"])) == sorted((p.side, p.name) for p in tie.people), "people by side"
+    first = s["article"]
+    assert f"/article/{first['id']}" in first["url"].replace("%7C", "|")
+    assert first["title"].strip() == inputs["store"].get(first["id"])["title"].strip()
+
+
+def test_a_story_shows_its_articles(browser, inputs):
+    s = _scenario(browser, "stories")
+    lasts = [r["last"] for r in s["rows"] if r["last"] and r["last"] != "날짜 없음"]
+    assert lasts == sorted(lasts, reverse=True) and len(s["rows"]) == len(inputs["stories"])
+    story = inputs["story"]
+    row = next(r for r in s["rows"] if r["story"] == story["story_id"])
+    assert row["articles"] == story["articles"] >= 2
+    members = {h.id for h in inputs["store"].search(SearchQuery(story=[story["story_id"]], limit=50)).hits}
+    assert s["after"]["total"] == story["articles"] == len(members) and set(s["after"]["hits"]) == members
+    assert any(story["story_id"] in chip for chip in s["after"]["chips"]), "the search says which story"
 
 
 def test_every_page_renders_without_console_errors(browser):

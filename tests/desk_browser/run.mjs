@@ -162,6 +162,52 @@ const scenarios = {
     return { groups, workers, confirmText, flash, url: page.url(), screenshot: opsShot, confirmShot,
       afterShot: await shot(page, "replay_done") };
   },
+  // Ties: the table, sorted by clicking a column header (twice: the direction turns round), then one tie's page
+  // with its evidence sentences, then the article one of them links to.
+  async ties(page, s) {
+    const rowsOf = () => page.evaluate(() => Array.from(document.querySelectorAll("table.ties tbody tr.tie")).map((r) => ({
+      id: r.dataset.id,
+      status: r.querySelector("td.status")?.innerText.replace(/\s+/g, " ").trim(),
+      since: r.querySelector("td.since")?.innerText.replace(/\s+/g, " ").trim(),
+    })));
+    await page.goto(base + "/ties");
+    const before = await rowsOf();
+    await Promise.all([page.waitForURL(new RegExp("sort=" + s.sort)), page.click(`th[data-key="${s.sort}"] a.sort`)]);
+    const sorted = await rowsOf();
+    const sortedShot = await shot(page, "ties_sorted");
+    await Promise.all([page.waitForURL(/dir=asc/), page.click(`th[data-key="${s.sort}"] a.sort`)]);
+    const reversed = await rowsOf();
+    const link = page.locator(`tr.tie[data-id="${s.tie}"] a.tie-link`);
+    await Promise.all([page.waitForURL(/\/ties\/.+\/.+/), link.click()]);
+    const tie = await page.evaluate(() => ({
+      title: document.querySelector("h1.tie-title")?.textContent.replace(/\s+/g, " ").trim(),
+      kinds: Array.from(document.querySelectorAll("table.tie-kinds tbody tr")).map((r) => ({
+        kind: r.dataset.kind, dates: Array.from(r.querySelectorAll("time")).map((t) => t.textContent) })),
+      evidence: Array.from(document.querySelectorAll("li.ev-article")).map((li) => ({
+        article: li.dataset.article,
+        sentences: Array.from(li.querySelectorAll(".ev-sentence")).map((e) => e.textContent.trim()),
+      })),
+      people: Array.from(document.querySelectorAll("section.people li")).map((l) => [l.dataset.side, l.dataset.name]),
+    }));
+    const tieShot = await shot(page, "tie");
+    const first = page.locator("a.ev-article-link").first();
+    const firstArticle = await first.evaluate((a) => a.closest("li.ev-article").dataset.article);
+    await Promise.all([page.waitForURL(/\/article\//), first.click()]);
+    const article = { id: firstArticle, url: page.url(), title: await page.locator("article h1.title").textContent() };
+    return { before, sorted, reversed, tie, article, screenshot: sortedShot, tieShot };
+  },
+  // Stories: the list, newest first; clicking a story lands on a search of its articles.
+  async stories(page, s) {
+    await page.goto(base + "/stories");
+    const rows = await page.evaluate(() => Array.from(document.querySelectorAll("table.stories tbody tr.story")).map((r) => ({
+      story: r.dataset.story, articles: Number(r.dataset.articles),
+      outlets: r.querySelector("td.outlets")?.textContent.trim(),
+      last: r.querySelector("time")?.textContent, title: r.querySelector("a.story-link")?.textContent.trim() })));
+    const listShot = await shot(page, "stories");
+    await Promise.all([page.waitForURL(/story=/), page.click(`tr.story[data-story="${s.story}"] a.story-link`)]);
+    const after = await resultsOf(page);
+    return { rows, after, screenshot: listShot, afterShot: await shot(page, "story_articles") };
+  },
   // Page-load timing with a cold cache (tools/desk_bench.py): navigation timing and first contentful paint.
   async pageload(page, s) {
     const cdp = await page.context().newCDPSession(page);
