@@ -184,22 +184,39 @@ def format_table(report: Report) -> str:
     return "\n".join(lines)
 
 
+def bench_broker(choice: str | None = None) -> str:
+    """The broker the bench runs on: the one asked for, else the configured CITYDESK_BROKER when the bench can start
+    it (tansu or kafka; an external broker is not ours to fill with benchmark topics), else tansu."""
+    if choice is None:
+        from services.settings import settings
+
+        choice = settings().broker if settings().broker in ("tansu", "kafka") else "tansu"
+    if choice == "kafka":
+        # As the test suites start it (tests/conftest.py require_engine): fetched and verified once, Java 17+.
+        from services.engines import fetch, find_java
+
+        fetch()
+        find_java(17)
+    return choice
+
+
 def main(n: int, as_json: bool, work_dir: Path, stages_only: bool = False, rate: float = 10.0,
-         latency_n: int = 100) -> int:
+         latency_n: int = 100, broker: str | None = None) -> int:
     import tempfile
 
     report = Report(n=n)
+    report.figures["broker"] = broker = bench_broker(broker)
     raws = synthetic_articles(n)
     report.figures["sources"] = ", ".join(str(d.relative_to(ROOT.parent)) for d in SOURCE_DIRS if d.is_dir())
     with tempfile.TemporaryDirectory(dir=work_dir) as tmp:
         cleaned = run_stages(report, raws, Path(tmp) / "store")
         if not stages_only:
-            progress("references: kafka-python produce and consume through the embedded broker ...")
-            run_transport(report, raws, Path(tmp))
-            progress(f"end to end: {n} articles at once, then {latency_n} at {rate:g}/s ...")
-            run_end_to_end(report, raws, Path(tmp), rate, latency_n)
-            progress("one tagger, then two, on pre-cleaned articles ...")
-            run_scaling(report, cleaned, Path(tmp))
+            progress(f"references: kafka-python produce and consume through {broker} ...")
+            run_transport(report, raws, Path(tmp), broker)
+            progress(f"end to end on {broker}: {n} articles at once, then {latency_n} at {rate:g}/s ...")
+            run_end_to_end(report, raws, Path(tmp), rate, latency_n, broker)
+            progress(f"one tagger, then two, on {broker}, on pre-cleaned articles ...")
+            run_scaling(report, cleaned, Path(tmp), broker)
             # End to end can only be wall time, so it is compared with the slowest stage's wall time (best of 3
             # for the tagger); tagger_vs_kiwi compares CPU times.
             slowest = min(report.timings[k].wall_per_second for k in ("cleaner", "tagger", "indexer (embedded store)"))
@@ -208,7 +225,7 @@ def main(n: int, as_json: bool, work_dir: Path, stages_only: bool = False, rate:
             report.figures["e2e_vs_slowest"] = round(report.figures["articles_per_s"] / slowest, 3)
     report.figures["targets"] = targets(report.figures)
     if as_json:
-        keys = ("tagger_vs_kiwi", "e2e_vs_slowest", "p95_latency_s", "peak_rss_mb", "two_taggers_speedup",
+        keys = ("broker", "tagger_vs_kiwi", "e2e_vs_slowest", "p95_latency_s", "peak_rss_mb", "two_taggers_speedup",
                 "articles_per_s")
         out = {"n": n, **{k: report.figures.get(k) for k in keys},
                **{f"{name}_per_s": round(t.per_second, 2) for name, t in report.timings.items()},
@@ -252,7 +269,7 @@ def _vm_hwm_mb(pid: int) -> float:
     return 0.0
 
 
-def _settings(work_dir: Path, name: str, partitions: int, batch_within_s: float) -> Any:
+def _settings(work_dir: Path, name: str, partitions: int, batch_within_s: float, broker: str = "tansu") -> Any:
     import socket
 
     from services.settings import Settings
@@ -261,7 +278,7 @@ def _settings(work_dir: Path, name: str, partitions: int, batch_within_s: float)
         s.bind(("127.0.0.1", 0))
         port = s.getsockname()[1]
     return Settings(bootstrap_servers=f"127.0.0.1:{port}", data_dir=work_dir / name, partitions=partitions,
-                    batch_within_s=batch_within_s)
+                    batch_within_s=batch_within_s, broker=broker)
 
 
 def _warm_pipeline(pipeline: Any, raws: list[RawArticle]) -> None:
@@ -278,12 +295,13 @@ def _warm_pipeline(pipeline: Any, raws: list[RawArticle]) -> None:
     wait_until_done(pipeline, [warm.id], timeout=180, progress=False)  # type: ignore[list-item]
 
 
-def run_end_to_end(report: Report, raws: list[RawArticle], work_dir: Path, rate: float, latency_n: int) -> None:
+def run_end_to_end(report: Report, raws: list[RawArticle], work_dir: Path, rate: float, latency_n: int,
+                   broker: str = "tansu") -> None:
     from services.feed import producer, send_raw
     from services.indexer import open_store
     from services.pipeline import Pipeline, wait_until_done
 
-    cfg = _settings(work_dir, "e2e", partitions=4, batch_within_s=0.1)
+    cfg = _settings(work_dir, "e2e", partitions=4, batch_within_s=0.1, broker=broker)
     pipeline = Pipeline(cfg)
     pipeline.start()
     try:
@@ -334,7 +352,7 @@ def run_end_to_end(report: Report, raws: list[RawArticle], work_dir: Path, rate:
         pipeline.stop()
 
 
-def _tagger_rate(work_dir: Path, name: str, cleaned: list[CleanArticle], taggers: int) -> float:
+def _tagger_rate(work_dir: Path, name: str, cleaned: list[CleanArticle], taggers: int, broker: str = "tansu") -> float:
     """Articles/s of `taggers` tagger workers: they start on empty topics and settle into their group first,
     then the pre-cleaned articles are produced onto articles.clean at once, timed until the last one is tagged."""
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
@@ -342,7 +360,7 @@ def _tagger_rate(work_dir: Path, name: str, cleaned: list[CleanArticle], taggers
     from schemas import topics
     from services.pipeline import Pipeline
 
-    cfg = _settings(work_dir, name, partitions=4, batch_within_s=0.2)
+    cfg = _settings(work_dir, name, partitions=4, batch_within_s=0.2, broker=broker)
     pipeline = Pipeline(cfg)
     pipeline.start(stages=())
     try:
@@ -384,24 +402,24 @@ def _tagger_rate(work_dir: Path, name: str, cleaned: list[CleanArticle], taggers
         pipeline.stop()
 
 
-def run_scaling(report: Report, cleaned: list[CleanArticle], work_dir: Path) -> None:
-    one = _tagger_rate(work_dir, "one-tagger", cleaned, 1)
-    two = _tagger_rate(work_dir, "two-taggers", cleaned, 2)
+def run_scaling(report: Report, cleaned: list[CleanArticle], work_dir: Path, broker: str = "tansu") -> None:
+    one = _tagger_rate(work_dir, "one-tagger", cleaned, 1, broker)
+    two = _tagger_rate(work_dir, "two-taggers", cleaned, 2, broker)
     report.figures["one_tagger_articles_per_s"] = round(one, 1)
     report.figures["two_taggers_articles_per_s"] = round(two, 1)
     report.figures["two_taggers_speedup"] = round(two / one, 2)
 
 
-def run_transport(report: Report, raws: list[RawArticle], work_dir: Path) -> None:
-    """Reference: kafka-python producing and consuming the same messages through the embedded broker."""
+def run_transport(report: Report, raws: list[RawArticle], work_dir: Path, broker: str = "tansu") -> None:
+    """Reference: kafka-python producing and consuming the same messages through the bench's broker."""
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
-    from services.broker import create_topics, start_embedded
+    from services.pipeline import Pipeline
 
-    cfg = _settings(work_dir, "transport", partitions=4, batch_within_s=0.2)
-    broker = start_embedded(cfg, cfg.log_dir / "broker.log")
+    cfg = _settings(work_dir, "transport", partitions=4, batch_within_s=0.2, broker=broker)
+    pipeline = Pipeline(cfg)
+    pipeline.start(stages=())  # the broker alone (tansu, or Apache Kafka as the suites start it) and the topics
     try:
-        create_topics(cfg)
         payloads = [(r.id.encode(), r.model_dump_json().encode()) for r in raws]  # type: ignore[union-attr]
         prod = KafkaProducer(bootstrap_servers=cfg.bootstrap_servers, acks="all", linger_ms=20)
         started = time.perf_counter()
@@ -425,5 +443,4 @@ def run_transport(report: Report, raws: list[RawArticle], work_dir: Path) -> Non
         report.timings["kafka-python consume (reference)"] = Timing(
             "kafka-python consume (reference)", got, consumed, "reference: the transport's limit")
     finally:
-        broker.terminate()
-        broker.wait(10)
+        pipeline.stop()

@@ -423,7 +423,7 @@ def _cmd_bench(args: argparse.Namespace, cfg: Settings) -> int:
 
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
     return bench_main(args.n, args.json, cfg.data_dir, stages_only=args.stages_only, rate=args.rate,
-                      latency_n=args.latency_n)
+                      latency_n=args.latency_n, broker=args.broker)
 
 
 def _cmd_dlq(args: argparse.Namespace, cfg: Settings) -> int:
@@ -645,13 +645,16 @@ Examples:
                        description="Generate N articles from the project's examples and fixtures and measure "
                        "each stage alone in this process (one core) beside the references on the same text: "
                        "plain Kiwi analysis (the tagger's floor), trafilatura alone on the HTML pages, kafka-python "
-                       "through the broker; then end to end through the embedded broker with one worker per stage "
+                       "through the broker; then end to end through the broker (--broker) with one worker per stage "
                        "(throughput, and feed-to-searchable latency at a fixed offered rate), and one tagger "
                        "against two. Prints a table (or --json) with the targets met or not.")
     p.add_argument("-n", type=int, default=400, help="articles to generate (default 400; about 2 minutes in all)")
     p.add_argument("--rate", type=float, default=10.0, help="offered rate for the latency run (articles/s)")
     p.add_argument("--latency-n", type=int, default=100, help="articles in the latency run (default 100)")
     p.add_argument("--stages-only", action="store_true", help="only the in-process stages and references")
+    p.add_argument("--broker", choices=["tansu", "kafka"], default=None,
+                   help="the broker the bench starts for its runs through a broker (default: CITYDESK_BROKER when "
+                   "tansu or kafka, else tansu); kafka is a local Apache Kafka started as the test suites start it")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.set_defaults(func=_cmd_bench)
 
