@@ -70,7 +70,7 @@ def _run_pipeline(args: argparse.Namespace, cfg: Settings, paths: list[str], pip
 
             try:
                 desk = start_background(cfg)
-                print(f"\nThe desk (search, articles, map, operations): {desk.url}")
+                print(f"\nThe desk (search, articles, map, stories, ties, operations): {desk.url}")
             except (RuntimeError, TimeoutError) as exc:
                 desk = None
                 print(f"\nthe desk did not start: {exc}", file=sys.stderr)
