@@ -56,6 +56,10 @@ def _run_pipeline(args: argparse.Namespace, cfg: Settings, paths: list[str], pip
         ids, errors = feed_paths(cfg, paths)
         for err in errors:
             print(f"skipped {err.source}: {err.reason}", file=sys.stderr)
+        from services.retention import advice, articles_within
+
+        if cfg.broker == "tansu" and len(ids) > articles_within(cfg):
+            print(advice(f"{len(ids):,} articles fed", cfg), file=sys.stderr)
         print(f"fed {len(ids)} articles from {', '.join(paths)}; waiting until they are searchable ...",
               file=sys.stderr)
         indexed, dead = wait_until_done(pipeline, ids, args.timeout)
@@ -163,6 +167,11 @@ def _cmd_feed(args: argparse.Namespace, cfg: Settings) -> int:
     ids, errors = feed_paths(cfg, args.paths, progress=not args.quiet)
     for err in errors:
         print(f"not fed: {err.source}: {err.reason}", file=sys.stderr)
+    from services.retention import feed_advice
+
+    advice = feed_advice(cfg, len(ids))  # the embedded broker keeps everything: past its budget, say so
+    if advice:
+        print(advice, file=sys.stderr)
     print(f"fed {len(ids)} articles onto articles.raw (each one acknowledged by the broker); {len(errors)} not fed")
     return 1 if errors else 0
 
@@ -246,7 +255,12 @@ def _cmd_search(args: argparse.Namespace, cfg: Settings) -> int:
     if not (query.stories or query.facets_by == "story"):  # the desk's search API counts articles only
         results = search_via_desk(cfg, query)  # a running desk answers at once: it keeps Kiwi and the store open
     if results is None:
+        started = time.monotonic()
         results = open_store(cfg).search(query)
+        if time.monotonic() - started > 1.0 and sys.stderr.isatty():  # Kiwi was loaded for this one query
+            print("(searched in this process, loading the Korean analyser: about 2 s. With the pipeline running "
+                  "(`citydesk run --keep`) or `citydesk serve`, searches go through the desk in about 0.25 s.)",
+                  file=sys.stderr)
     if args.json:
         print(results.model_dump_json(indent=2))
     else:
@@ -422,6 +436,12 @@ def _cmd_bench(args: argparse.Namespace, cfg: Settings) -> int:
     from services.bench import main as bench_main
 
     cfg.data_dir.mkdir(parents=True, exist_ok=True)
+    if args.backfill:
+        from services.backfill import main as backfill_main
+
+        return backfill_main(args.backfill, args.json, cfg.data_dir, every=args.backfill_step,
+                             budget_s=args.backfill_budget * 60 if args.backfill_budget else None,
+                             store_only=args.backfill_store_only)
     return bench_main(args.n, args.json, cfg.data_dir, stages_only=args.stages_only, rate=args.rate,
                       latency_n=args.latency_n, broker=args.broker)
 
@@ -655,6 +675,16 @@ Examples:
     p.add_argument("--broker", choices=["tansu", "kafka"], default=None,
                    help="the broker the bench starts for its runs through a broker (default: CITYDESK_BROKER when "
                    "tansu or kafka, else tansu); kafka is a local Apache Kafka started as the test suites start it")
+    p.add_argument("--backfill", type=int, metavar="N", default=0,
+                   help="instead: an N-article archive (e.g. 100000) through a pipeline on CITYDESK_BROKER, one worker "
+                   "per stage: throughput per step, broker memory per 1,000 articles, store size, search p50/p95 at "
+                   "10k and N in-process and through `citydesk search` (services/backfill.py)")
+    p.add_argument("--backfill-step", type=int, default=5000, metavar="K",
+                   help="with --backfill: report every K articles (default 5000)")
+    p.add_argument("--backfill-budget", type=float, metavar="MIN",
+                   help="with --backfill: stop feeding at the first step past MIN minutes and search there")
+    p.add_argument("--backfill-store-only", action="store_true",
+                   help="with --backfill: no pipeline; write N tagged copies straight to a store and time search there")
     p.add_argument("--json", action="store_true", help="print one JSON object instead of the table")
     p.set_defaults(func=_cmd_bench)
 

@@ -24,6 +24,7 @@ from services.supervise import DataDirLock, die_with_parent
 
 if TYPE_CHECKING:
     from services.engines import KafkaServer
+    from services.retention import BrokerMemoryWatch
 
 log = logging.getLogger("citydesk.run")
 
@@ -37,6 +38,7 @@ class Pipeline:
     restarts: dict[tuple[str, int], int] = field(default_factory=dict)  # per worker slot, how often it was restarted
     _restart_due: dict[tuple[str, int], float] = field(default_factory=dict)
     _lock: DataDirLock | None = None
+    broker_watch: BrokerMemoryWatch | None = None  # tansu's memory against its budget (services/retention.py)
 
     def start(self, *, scale: dict[str, int] | None = None, stages: tuple[str, ...] = tuple(STAGES)) -> None:
         from services.broker import create_topics, wait_for_broker
@@ -57,7 +59,10 @@ class Pipeline:
         from services.broker import start_embedded, start_kafka
 
         if self.cfg.broker == "tansu":
+            from services.retention import BrokerMemoryWatch
+
             self.broker = start_embedded(self.cfg, self.cfg.log_dir / "broker.log")
+            self.broker_watch = BrokerMemoryWatch(self.cfg, self.broker.pid)
         elif self.cfg.broker == "kafka":
             self.kafka = start_kafka(self.cfg)
 
@@ -100,6 +105,8 @@ class Pipeline:
         error is raised with the log to read."""
         from services.backoff import delay_after
 
+        if self.broker_watch is not None:
+            self.broker_watch.check()
         for stage, procs in self.workers.items():
             for n, proc in enumerate(procs):
                 code = proc.poll()

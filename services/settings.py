@@ -23,6 +23,9 @@ class Settings(BaseSettings):
     partitions: int = Field(6, description="Partitions per topic: the unit of parallelism for workers")
     replication_factor: int = Field(1, description="Topic replication factor (1 on one broker)")
     retention_ms: int = Field(7 * 24 * 3600 * 1000, description="Topic retention")
+    embedded_broker_max_mb: int = Field(
+        1024, description="Memory the embedded broker (tansu, which keeps every record) may hold: `feed` and `run` "
+        "recommend --broker kafka past it (services/retention.py)")
     session_timeout_s: float = Field(
         6.0, description="Consumer group session timeout; short so a group join on the embedded broker is quick")
     batch_size: int = Field(100, description="Messages a worker takes per batch")
