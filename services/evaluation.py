@@ -14,9 +14,10 @@ import unicodedata
 from pathlib import Path
 from typing import Any
 
-from schemas import RawArticle
+from schemas import RawArticle, TaggedArticle
 from services.cleaner import CleaningError, clean
 from services.tagger import tag
+from services.ties.evaluation import GoldTies, score_ties
 
 
 def _prf(tp: int, fp: int, fn: int) -> dict[str, float]:
@@ -114,6 +115,8 @@ def evaluate(gold_file: Path | dict[str, Any], raw_dir: Path) -> dict[str, Any]:
     sector_precision = [0, 0]
     exchange = [0, 0]
     since = [0, 0]
+    tie_articles: list[TaggedArticle] = []  # each tagged article with its relations' names as the gold's
+    gold_ties = GoldTies()
     failures: list[str] = []
     details: dict[str, list[str]] = {}
     for key, g in gold.items():
@@ -194,6 +197,10 @@ def evaluate(gold_file: Path | dict[str, Any], raw_dir: Path) -> dict[str, Any]:
                 since[1] += 1
                 if got != r["since"]:
                     misses.append(f"since: {(r['korean'], r['partner'])} {got}, gold {r['since']}")
+        tie_articles.append(t.model_copy(update={"relations": [
+            r.model_copy(update={"korean_party": _canon(aliases, r.korean_party, by_place),
+                                 "partner": _canon(aliases, r.partner, by_place)}) for r in t.relations]}))
+        gold_ties.add(g["relations"], rel_optional)
         # Organizations and events: a prediction matches a gold name it equals, ignoring spaces.
         for field, predicted in (("organizations", t.organizations), ("events", t.events)):
             if field in g:
@@ -216,6 +223,12 @@ def evaluate(gold_file: Path | dict[str, Any], raw_dir: Path) -> dict[str, Any]:
     def ratio(pair: list[int]) -> float | None:
         return round(pair[0] / pair[1], 3) if pair[1] else None
 
+    ties = score_ties(tie_articles, gold_ties)
+    if ties["misses"]:
+        details["(register)"] = ties.pop("misses")
+    else:
+        ties.pop("misses")
+
     return {
         "articles": len(gold),
         "cleaner": {"keep_recall": ratio(keep), "drop_rate": ratio(drop), "once_rate": ratio(once),
@@ -224,6 +237,7 @@ def evaluate(gold_file: Path | dict[str, Any], raw_dir: Path) -> dict[str, Any]:
                    "sector_primary_recall": ratio(primary), "sector_precision": ratio(sector_precision),
                    "exchange_accuracy": ratio(exchange), "since_accuracy": ratio(since),
                    "since_stated": since[1]},
+        "ties": ties,
         "details": {k: v for k, v in details.items() if v},
     }
 
@@ -246,6 +260,13 @@ def format_report(report: dict[str, Any], details: bool = False) -> str:
     lines.append(f"  sector primary recall {t['sector_primary_recall']}  sector precision {t['sector_precision']}  "
                  f"exchange accuracy {t['exchange_accuracy']}")
     lines.append(f"  since where stated {t['since_accuracy']} ({t['since_stated']} relations)")
+    ties = report["ties"]
+    lines.append("ties (the register folded from these articles):  precision  recall     F1")
+    for name in ("pairs", "kinds"):
+        r = ties[name]
+        lines.append(f"  {name:<18} {r['precision']:>31} {r['recall']:>7} {r['f1']:>6}   "
+                     f"(tp {r['tp']}, fp {r['fp']}, fn {r['fn']})")
+    lines.append(f"  since where stated {ties['since_accuracy']} ({ties['since_stated']} ties)")
     if details:
         for key, misses in report["details"].items():
             lines.append(f"\n{key}:")

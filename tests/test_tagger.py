@@ -340,3 +340,75 @@ def test_every_relation_has_a_kind_and_the_sentence_for_each():
         for r in tag(article).relations:
             assert r.kinds, (path.name, r)
             assert {e.kind for e in r.evidence} >= set(r.kinds), (path.name, r)
+
+
+# --- since, and who the parties are: cases found on the real-page set, rewritten in our own words ---------------
+
+def _relation(t, partner):
+    return next(r for r in t.relations if r.partner == partner)
+
+
+def test_the_founding_year_is_the_one_written_just_before_the_tie():
+    t = _tag_text("대구시, 청두시와 교류", "대구시와 청두시는 2010년 공무원 상호 파견 협정을 시작으로 2015년 자매결연을 맺었다.")
+    assert _relation(t, "청두시").since == 2015
+
+
+def test_a_sister_tie_written_with_a_space_still_dates_the_tie():
+    t = _tag_text("김제시 대표단 방문", "지난 1997년 10월 김제시와 자매 결연을 맺은 청두시는 그동안 교류를 이어 왔다.")
+    assert _relation(t, "청두시").since == 1997
+
+
+def test_an_anniversary_outweighs_a_year_written_after_the_tie():
+    body = ("춘천시와 청두시는 자매결연을 맺고 2005년부터 청소년 교류를 이어 왔다. 올해는 두 도시 자매결연 20주년이다.")
+    dated = tag(CleanArticle(id="t", title="춘천시, 청두시 방문", body=body,
+                             published_at="2024-05-01T09:00:00+09:00"))  # type: ignore[arg-type]
+    assert _relation(dated, "청두시").since == 2004
+    # Without the anniversary, the year after the tie is all there is.
+    t = _tag_text("춘천시, 청두시 방문", body.split(" 올해는")[0])
+    assert _relation(t, "청두시").since == 2005
+
+
+def test_an_agreement_the_tie_began_with_is_background():
+    body = ("몽골 다르항시 대표단이 19일 원주시를 방문했다. 한편 원주시는 지난 2008년 몽골 다르항시와 교류 협약을 맺은 "
+            "이래 우호 교류를 이어오고 있다.")
+    t = tag(CleanArticle(id="t", title="다르항시 대표단 원주시 방문", body=body,
+                         published_at="2020-03-19T09:00:00+09:00"))  # type: ignore[arg-type]
+    rel = _relation(t, "다르항시")
+    assert "agreement" not in rel.kinds and rel.since == 2008
+
+
+def test_a_province_referred_to_as_do_is_the_party_not_a_city_in_a_festival_name():
+    t = _tag_text("경남도, 멕시코 할리스코주와 교류 확대",
+                  "경상남도는 멕시코 할리스코주 대표단을 맞았다. 특히 도는 지난 1997년 할리스코주와 자매결연을 맺은 "
+                  "이후 진주 남강유등축제를 현지에 소개해 왔다.")
+    assert {(r.korean_party, r.partner) for r in t.relations} == {("경상남도", "할리스코주")}
+    assert _relation(t, "할리스코주").since == 1997
+
+
+def test_a_place_inferred_after_its_country_is_found_again_without_it():
+    t = _tag_text("남양주시, 이탈리아 청소년단 맞아",
+                  "남양주시는 이탈리아 살레르노시 청소년단을 맞았다. 한편 살레르노시는 나폴리 남쪽의 항구 도시로 "
+                  "남양주시와 2016년 자매결연을 맺었다.")
+    assert _relation(t, "살레르노시").since == 2016
+    assert all(r.since is None for r in t.relations if r.partner != "살레르노시")
+
+
+def test_a_district_of_a_city_inferred_after_its_country():
+    t = _tag_text("광진구, 튀르키예에 구호 물품",
+                  "광진구는 튀르키예 콘야시 에레일리구에 구호 물품을 보냈다. 광진구와 에레일리구는 2001년 우호 도시 "
+                  "결연을 맺었다.")
+    assert _relation(t, "에레일리구").since == 2001
+
+
+def test_a_visit_to_a_country_goes_to_the_governments_own_partner_there():
+    t = _tag_text("충남 군들, 베트남과 교류",
+                  "청양군은 자매도시인 베트남 다낭시와 농업 협력을 논의한다. 다낭시 농업국 대표단도 참석한다. "
+                  "서천군은 자매도시인 베트남 후에시와 청년 교류를 논의한다. 서천군 대표단은 24일 베트남을 방문했다.")
+    assert "visit" in _relation(t, "후에시").kinds
+    assert not any(r.korean_party == "서천군" and r.partner == "다낭시" for r in t.relations)
+
+
+def test_where_a_delegation_goes_next_is_not_a_party():
+    t = _tag_text("몽골 다르항시 대표단 원주시 방문",
+                  "몽골 다르항시 대표단이 원주시를 방문했다. 방문을 마친 다르항시 대표단은 평창으로 이동해 경기를 관람했다.")
+    assert {r.korean_party for r in t.relations} == {"원주시"}

@@ -90,3 +90,29 @@ def test_an_offices_register_is_resolved_through_the_gazetteer_and_bad_rows_are_
     assert korean[0].kind == "sister_city" and korean[0].year == 2005
     with pytest.raises(ValueError, match="no column for"):
         read_register("city,partner\n대구,청두\n", gazetteer())
+
+
+def test_tie_level_scores_count_each_tie_once_and_since_only_when_stated():
+    """The tie-level evaluation (citydesk eval, 'ties'): two articles on one tie are one tie; a kind found in either
+    counts for the tie; `since` counts only when the register has it from a stated year, not a first-seen date."""
+    from schemas import CleanArticle
+    from services.ties.evaluation import GoldTies, score_ties
+
+    day = "2024-05-01T09:00:00+09:00"
+    stated = tag(CleanArticle(id="a", title="대구시, 청두시와 교류", body="대구시와 청두시는 2015년 자매결연을 맺었다.",
+                              published_at=day))  # type: ignore[arg-type]
+    visit = tag(CleanArticle(id="b", title="대구시장, 청두시 방문", body="대구시장은 청두시를 방문해 협력을 논의했다.",
+                             published_at=day))  # type: ignore[arg-type]
+    extra = tag(CleanArticle(id="c", title="대구시, 오사카시 방문", body="대구시 대표단이 오사카시를 방문했다.",
+                             published_at=day))  # type: ignore[arg-type]
+    gold = GoldTies()
+    gold.add([{"korean": "대구광역시", "partner": "청두시", "kinds": ["sister_city", "visit"], "since": 2015}])
+    result = score_ties([stated, visit, extra], gold)
+    assert (result["pairs"]["tp"], result["pairs"]["fp"], result["pairs"]["fn"]) == (1, 1, 0)
+    assert (result["kinds"]["tp"], result["kinds"]["fn"]) == (2, 0)
+    assert result["since_accuracy"] == 1.0
+    # The same tie with only a first-seen date does not count as a stated year.
+    assert score_ties([visit], gold)["since_accuracy"] == 0.0
+    # An optional pair counts neither way.
+    gold.add([], optional=[("대구광역시", "오사카시")])
+    assert score_ties([stated, visit, extra], gold)["pairs"]["fp"] == 0

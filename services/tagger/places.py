@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import re
 from collections import Counter, defaultdict
 
 from schemas import GeoPoint, Place
 from services.tagger.document import Document, Resources
 from services.tagger.gazetteer import Entry, Gazetteer, Mention, resolve_district
 from services.tagger.relations import acting_govs
+
+_HANGUL = re.compile(r"[가-힣A-Za-z0-9]")
 
 
 def find_mentions(doc: Document, res: Resources) -> None:
@@ -19,8 +22,10 @@ def find_mentions(doc: Document, res: Resources) -> None:
     found += resolve_district(doc.text, found, g.districts)
     found += inferred_foreign_places(doc.text, found, res)
     found = [_as_city(m, g) for m in found]
-    doc.mentions = sorted((m for m in found if not any(start <= m.start and m.end <= end
-                                                       for start, end in doc.name_spans)), key=lambda m: m.start)
+    person_names = {p.name for p in doc.people}  # 상홍군 구장: a name written again is still a name
+    doc.mentions = sorted((m for m in found if m.surface not in person_names
+                           and not any(start <= m.start and m.end <= end for start, end in doc.name_spans)),
+                          key=lambda m: m.start)
 
 
 def _as_city(m: Mention, g: Gazetteer) -> Mention:
@@ -36,11 +41,13 @@ def inferred_foreign_places(text: str, mentions: list[Mention], res: Resources) 
     place in that country even when no gazetteer knows it; it has no coordinates."""
     rules = res.rules
     taken = [(m.start, m.end) for m in mentions]
-    out = []
+    out: list[Mention] = []
     # After a country (베트남 뜨선시, 필리핀의 마데오시), or after a foreign city or region for its district
-    # (위해시 환취구, 콘야시 에레일리구).
-    anchors = [m for m in mentions if m.entry.kind in ("country", "foreign_city", "foreign_region")]
-    for anchor in anchors:
+    # (위해시 환취구, 콘야시 에레일리구), the city itself possibly inferred first (튀르키예 콘야시 에레일리구).
+    anchors = sorted((m for m in mentions if m.entry.kind in ("country", "foreign_city", "foreign_region")),
+                     key=lambda m: m.start)
+    while anchors:
+        anchor = anchors.pop(0)
         after = anchor.end
         if text.startswith("의" if anchor.entry.kind == "country" else ("시", "성", "주", "현"), after):
             after += 1  # 필리핀의 마데오시; 울란바타르(시) 항올구
@@ -55,7 +62,21 @@ def inferred_foreign_places(text: str, mentions: list[Mention], res: Resources) 
             continue  # 중국 대도시, 캄보디아 자매결연市, 중국의 양강생명과기성 (an organisation)
         kind = "foreign_city" if name.endswith(("시", "구", "군")) else "foreign_region"
         entry = Entry(name=name, kind=kind, country=anchor.entry.country, name_en=None, lat=None, lon=None)
-        out.append(Mention(entry, hit.group(1), hit.start(1), hit.end(1)))
+        found = Mention(entry, hit.group(1), hit.start(1), hit.end(1))
+        out.append(found)
+        taken.append((found.start, found.end))
+        if kind == "foreign_city" and name.endswith("시"):
+            anchors.append(found)  # a city's district may follow it; a district's neighbour is no district of it
+    # The same name written again without its country (한편 살레르노시는 …) is the same place.
+    for m in list(out):
+        for again in re.finditer(re.escape(m.surface), text):
+            start, end = again.span()
+            if (start > 0 and _HANGUL.match(text[start - 1])) or any(s < end and start < e for s, e in taken):
+                continue
+            hit = rules.inferred_place.match(text, start)
+            if hit is not None and hit.group(1) == m.surface:
+                out.append(Mention(m.entry, m.surface, start, end))
+                taken.append((start, end))
     return out
 
 

@@ -69,6 +69,8 @@ def _cue_hits(sentence: Sentence, rules: Rules, published_year: int | None = Non
                                                       for k, _, e in found)
         if document_of_tie and told_as_past:
             continue  # 1993년 자매결연 협정을 맺은: the tie's old document, not an agreement of this story
+        if kind == "agreement" and _began_tie(sentence.text, start, end, published_year, rules):
+            continue  # 지난 2005년 … 교류 협약을 맺은 이래: where the tie began, its year may date it (_founding_year)
         if kind == "event" and rules.past_marker.search(sentence.text[:start]):
             continue  # 지난 2016년 총회는 …: a past event told as background
         if kind in ("visit", "event") and rules.planned_sentence.search(sentence.text):
@@ -77,6 +79,22 @@ def _cue_hits(sentence: Sentence, rules: Rules, published_year: int | None = Non
         if kind in TIES and not told_as_past and any(v in after for v in rules.signing_verbs):
             hits.append(("agreement", sentence.start + start))  # 자매결연을 맺었다 / 우호협약을 체결: signed now
     return hits
+
+
+def _dated_before(text: str, position: int, published_year: int | None, window: int) -> int | None:
+    """The year written (before the article's own) within `window` characters before `position`, if any."""
+    if published_year is None:
+        return None  # an undated article's years may be its own: 2023년 협약을 체결했다
+    years = [int(m.group(1)) for m in _YEAR.finditer(text, 0, position)
+             if position - m.end() <= window and int(m.group(1)) < published_year]
+    return years[-1] if years else None
+
+
+def _began_tie(text: str, start: int, end: int, published_year: int | None, rules: Rules) -> bool:
+    """An agreement dated before the article and told as what the relationship dates from (지난 2005년 … 교류 협약을
+    맺은 이래): where the tie began, not an agreement of this story."""
+    return (_dated_before(text, start, published_year, rules.dated_agreement_window) is not None
+            and any(w in text[end:end + rules.planned_window] for w in rules.since_markers))
 
 
 def acting_govs(text: str, mentions: list[Mention]) -> list[Mention]:
@@ -146,9 +164,9 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
     main_partner = counts.most_common(1)[0][0]
     # (Korean party, partner) → kind → the first sentence that states it
     found: dict[tuple[str, str], dict[str, Sentence]] = defaultdict(dict)
-    since: dict[str, tuple[int, Sentence]] = {}
-    derived: dict[str, tuple[int, Sentence]] = {}  # since counted back from the article's date
+    dates = _FoundingDates()
     shared_events: dict[str, Sentence] = {}  # Korean party → the event sentence that names several parties
+    by_country: list[tuple[list[str], set[str], str, Sentence]] = []  # visits to a country of several partners
 
     def add(gov_names: list[str], partner: str, kind: str) -> None:
         for gov in gov_names:
@@ -158,9 +176,13 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
         hits = _cue_hits(s, rules, published_year)
         p_here = [m for m in partners if s.start <= m.start < s.end]
         g_here = [m for m in govs if s.start <= m.start < s.end]
-        # A founding year is a tie's (자매결연, 우호도시 …), not an agreement's (2023년 업무협약).
-        if any(rules.cue_kind[m.group(0)] in TIES for m in rules.cue_pattern.finditer(s.text)):
-            _founding_year(s, p_here, main_partner, published_year, since, derived, rules)
+        # A founding year is a tie's (자매결연, 우호도시 …), not an agreement's (2023년 업무협약), unless the
+        # agreement is what the tie dates from (지난 2005년 … 교류 협약을 맺은 이래).
+        _founding_year(s, p_here, main_partner, published_year, dates, rules)
+        # The article's own government referred to by its level alone (특히 도는 …) is the sentence's party.
+        if (self_ref := rules.self_reference.match(s.text)) is not None:
+            g_here = [g for g in govs if g.entry.name in main_govs and g.entry.name.endswith(self_ref.group(1))][:1] \
+                or g_here
         if not hits:
             continue
         # Pairs the sentence writes out (A시와 B시): each gets every tie and agreement the sentence states.
@@ -182,9 +204,12 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
                     add([g.entry.name], p.entry.name, kind)
                 continue
             if p_here:
-                # A tie or an agreement belongs to the partner nearest its cue; a visit or an event to every
-                # partner the sentence names (the cities attending one forum).
-                for target in [_nearest(p_here, pos)] if kind in (*TIES, "agreement") else p_here:
+                # A tie or an agreement belongs to the partner the sentence is about (살레르노시는 나폴리 남쪽의 …
+                # 자매결연), else the one nearest its cue; a visit or an event to every partner the sentence names
+                # (the cities attending one forum).
+                subject = [m for m in p_here if _followed_by_subject(text, m.end, rules)]
+                tie_target = subject[0] if len({m.entry.name for m in subject}) == 1 else _nearest(p_here, pos)
+                for target in [tie_target] if kind in (*TIES, "agreement") else p_here:
                     gov_names = [_nearest(g_here, target.start).entry.name] if g_here else main_govs
                     add(gov_names, target.entry.name, kind)
                 continue
@@ -195,8 +220,13 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
                 per_country = Counter(e.country for e in entries.values())
                 in_countries = [n for n, e in entries.items() if e.country in countries_here
                                 and per_country[e.country] == 1]
-                targets = [] if kind in TIES and len(in_countries) > 1 else in_countries or [main_partner]
                 gov_names = [g.entry.name for g in g_here] or main_govs
+                if not in_countries and kind in ("visit", "event"):
+                    # 보은군은 … 필리핀으로 출국: several partners in that country; each government's own partner
+                    # there, once the whole article is read (see below).
+                    by_country.append((gov_names, countries_here, kind, s))
+                    continue
+                targets = [] if kind in TIES and len(in_countries) > 1 else in_countries or [main_partner]
             else:
                 if kind == "event" and len({g.entry.name for g in g_here}) > 1:
                     # 이번 대회에는 의왕시, 충주시 … 대표단이 참석해: each Korean party attends with its own partner.
@@ -207,6 +237,10 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
                 gov_names = [g.entry.name for g in g_here] or main_govs
             for target_name in targets:
                 add(gov_names, target_name, kind)
+    for gov_names, countries_named, kind, sentence in by_country:
+        for gov in gov_names:
+            own = {p for g, p in found if g == gov and entries[p].country in countries_named}
+            found[(gov, own.pop() if len(own) == 1 else main_partner)].setdefault(kind, sentence)
     for (gov, _), kinds in found.items():
         if gov in shared_events:
             kinds.setdefault("event", shared_events[gov])
@@ -222,10 +256,12 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
         if "sister_city" in ordered and "friendship_city" in ordered:
             ordered.remove("friendship_city")  # a sister city is also called a friend; the stronger tie wins
         evidence = [_evidence(k, kinds[k], title_end) for k in ordered]
-        year, year_sentence = since.get(name) or derived.get(name) or (None, None)
+        year, year_sentence = dates.strong(name)
         if year is None and published_year and "agreement" in kinds and set(ordered) & set(TIES):
             # The tie signed in this story (자매결연 협약을 체결했다) dates from the article itself.
             year, year_sentence = published_year, kinds["agreement"]
+        if year is None:
+            year, year_sentence = dates.weak_year(name, sentences)
         if year_sentence is not None:
             evidence.append(_evidence("since", year_sentence, title_end))
         relations.append(Relation(korean_party=gov, partner=entry.name, partner_country=entry.country,
@@ -242,29 +278,85 @@ def _evidence(kind: str, s: Sentence, title_end: int) -> Evidence:
                     end=s.end - body_start)
 
 
+class _FoundingDates:
+    """Candidate founding years per partner, strongest first: a year written just before a tie cue; one counted
+    back from the article's date (결연 10주년, 지난해 맺은); a year written after the cue (체결해 2015년부터) or
+    before a past agreement the tie dates from; an anniversary counted back from a year the article writes
+    beside the same anniversary (2020년 연기됐던 10주년), for an article without a date."""
+
+    def __init__(self) -> None:
+        self.stated: dict[str, tuple[int, Sentence]] = {}
+        self.derived: dict[str, tuple[int, Sentence]] = {}
+        self.weak: dict[str, tuple[int, Sentence]] = {}
+        self.anniversary: dict[str, tuple[int, Sentence]] = {}  # N주년, when the article has no date
+
+    def strong(self, name: str) -> tuple[int, Sentence] | tuple[None, None]:
+        return self.stated.get(name) or self.derived.get(name) or (None, None)
+
+    def weak_year(self, name: str, sentences: list[Sentence]) -> tuple[int, Sentence] | tuple[None, None]:
+        if name in self.weak:
+            return self.weak[name]
+        if name in self.anniversary:
+            years = self.anniversary[name][0]
+            pattern = re.compile(rf"(?<!\d)((?:19|20)\d{{2}})년[^.]{{0,30}}?(?<!\d){years}\s*주년")
+            for other in sentences:
+                if (m := pattern.search(other.text)) is not None:
+                    return int(m.group(1)) - years, other
+        return None, None
+
+
+def _followed_by_subject(text: str, position: int, rules: Rules) -> bool:
+    """살레르노시는, 빈증성과는: a subject particle after the name, its administrative suffix allowed between."""
+    rest = text[position:]
+    if rest[:1] in ("시", "군", "구", "도", "주", "성", "현"):
+        rest = rest[1:]
+    return rest.startswith(rules.subject_particles)
+
+
 def _founding_year(s: Sentence, in_sentence: list[Mention], main_partner: str, published_year: int | None,
-                   since: dict[str, tuple[int, Sentence]], derived: dict[str, tuple[int, Sentence]],
-                   rules: Rules) -> None:
+                   dates: _FoundingDates, rules: Rules) -> None:
     text = s.text
+    cues = [(rules.cue_kind[c.group(0)], c.start(), c.end()) for c in rules.cue_pattern.finditer(text)]
+    tie_cues = [pos for kind, pos, _ in cues if kind in TIES]
     # The partner the sentence is about (살레르노시는 … 로마 남단 … 2016년 자매결연): the one a subject particle
     # follows, else the one nearest the year.
-    subjects = [m for m in in_sentence if text.startswith(rules.subject_particles, m.end - s.start)]
+    subjects = [m for m in in_sentence if _followed_by_subject(text, m.end - s.start, rules)]
+
+    def partner_at(pos: int) -> str:
+        candidates = subjects or in_sentence
+        return min(candidates, key=lambda x: abs(x.start - pos)).entry.name if candidates else main_partner
+
+    for kind, pos, end in cues:
+        if kind == "agreement" and _began_tie(text, pos, end, published_year, rules):
+            year = _dated_before(text, pos, published_year, rules.dated_agreement_window)
+            if year is not None:
+                dates.weak.setdefault(partner_at(s.start + pos), (year, s))  # 지난 2005년 … 협약을 맺은 이래
+    if not tie_cues:
+        return
+
+    before: list[tuple[int, int, int]] = []  # (gap to the next tie cue, year, position)
     for m in _YEAR.finditer(text):
         year = int(m.group(1))
         if published_year and year > published_year:
             continue
-        pos = s.start + m.start()
-        candidates = subjects or in_sentence
-        target = min(candidates, key=lambda x: abs(x.start - pos)).entry.name if candidates else main_partner
-        since.setdefault(target, (year, s))
-    if published_year:
-        # Counted back from the article's date, weaker than a year written out (kept apart until the end):
-        # 결연 10주년, 맺은 지 30년, and a tie made 지난해.
-        last_year = any(w in s.text for w in rules.last_year_words)
-        target = (subjects or in_sentence or [None])[0]
-        name = target.entry.name if target else main_partner
-        for m in _ANNIVERSARY.finditer(s.text):
-            years = int(m.group(1) or m.group(2))
-            derived.setdefault(name, (published_year - (1 if last_year else 0) - years, s))
-        if last_year and not _ANNIVERSARY.search(s.text) and not _YEAR.search(s.text):
-            derived.setdefault(name, (published_year - 1, s))
+        gaps = [c - m.end() for c in tie_cues if c >= m.end()]
+        if gaps and min(gaps) <= rules.founding_window:
+            before.append((min(gaps), year, m.start()))
+        elif any(c < m.start() for c in tie_cues):
+            dates.weak.setdefault(partner_at(s.start + m.start()), (year, s))  # 자매도시를 체결해 2015년부터
+    if before:
+        _, year, pos = min(before)  # the year nearest before its cue: 2005년 파견 협정을 시작으로 2007년 자매결연
+        dates.stated.setdefault(partner_at(s.start + pos), (year, s))
+    # Counted back from the article's date, weaker than a year written out: 결연 10주년, 맺은 지 30년, and a
+    # tie made 지난해.
+    last_year = any(w in text for w in rules.last_year_words)
+    name = partner_at(s.start)
+    for m in _ANNIVERSARY.finditer(text):
+        years = int(m.group(1) or m.group(2))
+        name = partner_at(s.start + m.start())  # 오타루시 대표단은 자매결연 10주년: the partner beside it
+        if published_year:
+            dates.derived.setdefault(name, (published_year - (1 if last_year else 0) - years, s))
+        elif m.group(1):
+            dates.anniversary.setdefault(name, (years, s))
+    if published_year and last_year and not _ANNIVERSARY.search(text) and not _YEAR.search(text):
+        dates.derived.setdefault(name, (published_year - 1, s))

@@ -30,6 +30,10 @@ class Rules:
     prefix_place_suffixes: tuple[str, ...]
     prefix_fillers: tuple[str, ...]
     tie_age: re.Pattern[str]
+    founding_window: int
+    dated_agreement_window: int
+    since_markers: tuple[str, ...]
+    self_reference: re.Pattern[str]
     subject_particles: tuple[str, ...]
     at_place: re.Pattern[str]
     remote_markers: tuple[str, ...]
@@ -77,6 +81,10 @@ def load_rules() -> Rules:
         prefix_place_suffixes=tuple(data["prefix_place_suffixes"]),
         prefix_fillers=tuple(data["prefix_fillers"]),
         tie_age=re.compile(data["tie_age"]),
+        founding_window=data["founding_window"],
+        dated_agreement_window=data["dated_agreement_window"],
+        since_markers=tuple(data["since_markers"]),
+        self_reference=re.compile(data["self_reference"]),
         subject_particles=tuple(data["subject_particles"]),
         at_place=re.compile(data["at_place"]),
         remote_markers=tuple(data["remote_markers"]),
