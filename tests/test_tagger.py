@@ -412,3 +412,15 @@ def test_where_a_delegation_goes_next_is_not_a_party():
     t = _tag_text("몽골 다르항시 대표단 원주시 방문",
                   "몽골 다르항시 대표단이 원주시를 방문했다. 방문을 마친 다르항시 대표단은 평창으로 이동해 경기를 관람했다.")
     assert {r.korean_party for r in t.relations} == {"원주시"}
+
+
+def test_ties_named_in_general_give_no_partner_a_tie():
+    t = _tag_text("국제교류도시포럼에 자매도시들 한자리에",
+                  "이번 포럼에는 대구시 자매우호도시인 애틀랜타, 히로시마, 칭다오, 청두 등에서 실무자 20여명이 참가한다.")
+    assert t.relations and all(not {"sister_city", "friendship_city"} & set(r.kinds) for r in t.relations)
+
+
+def test_a_list_of_sister_cities_makes_each_one_a_sister_city():
+    t = _tag_text("경주국제유소년축구대회 개막",
+                  "경주시 해외자매도시인 프랑스 베르사유시, 슬로바키아 니트라시, 일본 나라시의 선수단이 대회에 참가했다.")
+    assert {r.partner for r in t.relations if "sister_city" in r.kinds} >= {"베르사유시", "니트라시", "나라시"}

@@ -73,6 +73,8 @@ def _cue_hits(sentence: Sentence, rules: Rules, published_year: int | None = Non
             continue  # 지난 2005년 … 교류 협약을 맺은 이래: where the tie began, its year may date it (_founding_year)
         if kind == "event" and rules.past_marker.search(sentence.text[:start]):
             continue  # 지난 2016년 총회는 …: a past event told as background
+        if kind in TIES and sentence.text.startswith(rules.plural_suffixes, end):
+            continue  # 자매도시들: a government's ties in general
         if kind in ("visit", "event") and rules.planned_sentence.search(sentence.text):
             continue  # 다음 달 방문할 예정이다: not in this story yet
         hits.append((kind, sentence.start + start))
@@ -209,7 +211,12 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
                 # (the cities attending one forum).
                 subject = [m for m in p_here if _followed_by_subject(text, m.end, rules)]
                 tie_target = subject[0] if len({m.entry.name for m in subject}) == 1 else _nearest(p_here, pos)
-                for target in [tie_target] if kind in (*TIES, "agreement") else p_here:
+                listed = kind in TIES and len({m.entry.name for m in p_here}) >= rules.tie_list_partners
+                if listed and text.startswith(rules.umbrella_tie_cues, pos):
+                    continue  # 자매우호도시인 애틀랜타, 히로시마, 칭다오 …: which of them is which tie is not said
+                # 해외자매도시인 베르사유시, 니트라시, 후에시 …: each of them is one.
+                single = kind in (*TIES, "agreement") and not listed
+                for target in [tie_target] if single else p_here:
                     gov_names = [_nearest(g_here, target.start).entry.name] if g_here else main_govs
                     add(gov_names, target.entry.name, kind)
                 continue

@@ -31,6 +31,9 @@ class Rules:
     prefix_fillers: tuple[str, ...]
     tie_age: re.Pattern[str]
     founding_window: int
+    plural_suffixes: tuple[str, ...]
+    tie_list_partners: int
+    umbrella_tie_cues: tuple[str, ...]
     dated_agreement_window: int
     since_markers: tuple[str, ...]
     self_reference: re.Pattern[str]
@@ -82,6 +85,9 @@ def load_rules() -> Rules:
         prefix_fillers=tuple(data["prefix_fillers"]),
         tie_age=re.compile(data["tie_age"]),
         founding_window=data["founding_window"],
+        plural_suffixes=tuple(data["plural_suffixes"]),
+        tie_list_partners=data["tie_list_partners"],
+        umbrella_tie_cues=tuple(data["umbrella_tie_cues"]),
         dated_agreement_window=data["dated_agreement_window"],
         since_markers=tuple(data["since_markers"]),
         self_reference=re.compile(data["self_reference"]),
