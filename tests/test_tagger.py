@@ -424,3 +424,10 @@ def test_a_list_of_sister_cities_makes_each_one_a_sister_city():
     t = _tag_text("경주국제유소년축구대회 개막",
                   "경주시 해외자매도시인 프랑스 베르사유시, 슬로바키아 니트라시, 일본 나라시의 선수단이 대회에 참가했다.")
     assert {r.partner for r in t.relations if "sister_city" in r.kinds} == {"베르사유", "니트라", "나라시"}
+
+
+def test_an_undated_article_signing_a_tie_dates_it_by_the_year_it_writes():
+    t = _tag_text("2019 청두국제교류포럼 개막",
+                  "2019 청두국제교류포럼이 열리는 가운데 대구시는 청두시와 우호협력도시 협약을 체결했다.")
+    rel = _relation(t, "청두시")
+    assert {"friendship_city", "agreement"} <= set(rel.kinds) and rel.since == 2019

@@ -264,9 +264,11 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
             ordered.remove("friendship_city")  # a sister city is also called a friend; the stronger tie wins
         evidence = [_evidence(k, kinds[k], title_end) for k in ordered]
         year, year_sentence = dates.strong(name)
-        if year is None and published_year and "agreement" in kinds and set(ordered) & set(TIES):
-            # The tie signed in this story (자매결연 협약을 체결했다) dates from the article itself.
-            year, year_sentence = published_year, kinds["agreement"]
+        story_year = published_year or _latest_year_written(text)
+        if year is None and story_year and "agreement" in kinds and set(ordered) & set(TIES):
+            # The tie signed in this story (자매결연 협약을 체결했다) dates from the article itself; an undated article
+            # from the latest year it writes (2018 대구국제교류도시포럼 … 우호협력도시를 체결한다).
+            year, year_sentence = story_year, kinds["agreement"]
         if year is None:
             year, year_sentence = dates.weak_year(name, sentences)
         if year_sentence is not None:
@@ -274,6 +276,14 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
         relations.append(Relation(korean_party=gov, partner=entry.name, partner_country=entry.country,
                                   kinds=ordered, since=year, evidence=evidence))  # type: ignore[arg-type]
     return relations
+
+
+_ANY_YEAR = re.compile(r"(?<![\d.\-])((?:19|20)\d{2})(?![\d.\-])")
+
+
+def _latest_year_written(text: str) -> int | None:
+    """The latest year an undated article writes (2018 세계물도시포럼, 2018년): the year it is most likely from."""
+    return max((int(y) for y in _ANY_YEAR.findall(text)), default=None)
 
 
 def _evidence(kind: str, s: Sentence, title_end: int) -> Evidence:
