@@ -333,6 +333,8 @@ def _followed_by_subject(text: str, position: int, rules: Rules) -> bool:
 def _founding_year(s: Sentence, in_sentence: list[Mention], main_partner: str, published_year: int | None,
                    dates: _FoundingDates, rules: Rules) -> None:
     text = s.text
+    if "년" not in text and not any(w in text for w in rules.last_year_words):
+        return  # no year, anniversary or 지난해: nothing to date (most sentences; the cue scan below costs more)
     cues = [(rules.cue_kind[c.group(0)], c.start(), c.end()) for c in rules.cue_pattern.finditer(text)]
     tie_cues = [pos for kind, pos, _ in cues if kind in TIES]
     # The partner the sentence is about (살레르노시는 … 로마 남단 … 2016년 자매결연): the one a subject particle
