@@ -431,3 +431,26 @@ def test_an_undated_article_signing_a_tie_dates_it_by_the_year_it_writes():
                   "2019 청두국제교류포럼이 열리는 가운데 대구시는 청두시와 우호협력도시 협약을 체결했다.")
     rel = _relation(t, "청두시")
     assert {"friendship_city", "agreement"} <= set(rel.kinds) and rel.since == 2019
+
+
+def test_an_anniversary_next_year_and_a_year_a_plan_began():
+    t = tag(CleanArticle(id="t", title="진천군, 미국 발레호시 대표단 환송",
+                         body="발레호시 대표단이 일정을 마쳤다. 양 시장은 내년에는 자매결연 21주년을 기념해 다시 만나기로 했다.",
+                         published_at="2022-10-12T10:00:00+09:00"))  # type: ignore[arg-type]
+    assert _relation(t, "발레호시").since == 2002
+    t = tag(CleanArticle(id="t", title="송파구, 청두시와 자매결연",
+                         body="송파구는 12일 청두시와 자매결연을 맺었다. 2011년부터 추진된 자매결연은 올해 결실을 맺었다.",
+                         published_at="2013-09-13T09:00:00+09:00"))  # type: ignore[arg-type]
+    assert _relation(t, "청두시").since == 2013  # signed in this story; 2011 is when the plan began
+
+
+def test_a_standing_tie_is_no_signing_and_a_troupe_is_no_event():
+    t = _tag_text("청두시 연수단 양구 방문",
+                  "양구군과 자매결연을 맺고 있는 중국 청두시 연수단이 군을 방문한다. 청두시 공연단 18명도 함께 왔다.")
+    rel = _relation(t, "청두시")
+    assert "agreement" not in rel.kinds and "event" not in rel.kinds and "sister_city" in rel.kinds
+
+
+def test_a_friendship_affiliation_dates_the_tie():
+    t = _tag_text("양구군, 일본 청두시와 교류", "청두시와 지난 1999년 10월 우호 제휴 협정을 체결한 군은 매년 교류하고 있다.")
+    assert _relation(t, "청두시").since == 1999

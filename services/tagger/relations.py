@@ -71,6 +71,8 @@ def _cue_hits(sentence: Sentence, rules: Rules, published_year: int | None = Non
             continue  # 1993년 자매결연 협정을 맺은: the tie's old document, not an agreement of this story
         if kind == "agreement" and _began_tie(sentence.text, start, end, published_year, rules):
             continue  # 지난 2005년 … 교류 협약을 맺은 이래: where the tie began, its year may date it (_founding_year)
+        if kind == "event" and rules.event_word_not.match(sentence.text, end):
+            continue  # 공연단, 총회장: a troupe, an officer, not an event
         if kind == "event" and rules.past_marker.search(sentence.text[:start]):
             continue  # 지난 2016년 총회는 …: a past event told as background
         if kind in TIES and sentence.text.startswith(rules.plural_suffixes, end):
@@ -78,7 +80,8 @@ def _cue_hits(sentence: Sentence, rules: Rules, published_year: int | None = Non
         if kind in ("visit", "event") and rules.planned_sentence.search(sentence.text):
             continue  # 다음 달 방문할 예정이다: not in this story yet
         hits.append((kind, sentence.start + start))
-        if kind in TIES and not told_as_past and any(v in after for v in rules.signing_verbs):
+        if (kind in TIES and not told_as_past and any(v in after for v in rules.signing_verbs)
+                and not any(w in after for w in rules.ongoing_markers)):  # 맺고 있는: a standing tie, not a signing
             hits.append(("agreement", sentence.start + start))  # 자매결연을 맺었다 / 우호협약을 체결: signed now
     return hits
 
@@ -359,7 +362,9 @@ def _founding_year(s: Sentence, in_sentence: list[Mention], main_partner: str, p
         if published_year and year > published_year:
             continue
         gaps = [c - m.end() for c in tie_cues if c >= m.end()]
-        if gaps and min(gaps) <= rules.founding_window:
+        if text.startswith("부터", m.end()):
+            dates.weak.setdefault(partner_at(s.start + m.start()), (year, s))  # 2011년부터 추진된 자매결연
+        elif gaps and min(gaps) <= rules.founding_window:
             before.append((min(gaps), year, m.start()))
         elif any(c < m.start() for c in tie_cues):
             dates.weak.setdefault(partner_at(s.start + m.start()), (year, s))  # 자매도시를 체결해 2015년부터
@@ -369,12 +374,13 @@ def _founding_year(s: Sentence, in_sentence: list[Mention], main_partner: str, p
     # Counted back from the article's date, weaker than a year written out: 결연 10주년, 맺은 지 30년, and a
     # tie made 지난해.
     last_year = any(w in text for w in rules.last_year_words)
+    shift = -1 if last_year else 1 if any(w in text for w in rules.next_year_words) else 0
     name = partner_at(s.start)
     for m in _ANNIVERSARY.finditer(text):
         years = int(m.group(1) or m.group(2))
         name = partner_at(s.start + m.start())  # 오타루시 대표단은 자매결연 10주년: the partner beside it
         if published_year:
-            dates.derived.setdefault(name, (published_year - (1 if last_year else 0) - years, s))
+            dates.derived.setdefault(name, (published_year + shift - years, s))
         elif m.group(1):
             dates.anniversary.setdefault(name, (years, s))
     if published_year and last_year and not _ANNIVERSARY.search(text) and not _YEAR.search(text):

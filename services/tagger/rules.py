@@ -42,8 +42,11 @@ class Rules:
     remote_markers: tuple[str, ...]
     locative_particles: tuple[str, ...]
     signing_verbs: tuple[str, ...]
+    ongoing_markers: tuple[str, ...]
+    event_word_not: re.Pattern[str]
     pair_connectors: re.Pattern[str]
     last_year_words: tuple[str, ...]
+    next_year_words: tuple[str, ...]
     role_modifiers: frozenset[str]
     institution_suffixes: tuple[str, ...]
     past_marker: re.Pattern[str]
@@ -96,8 +99,11 @@ def load_rules() -> Rules:
         remote_markers=tuple(data["remote_markers"]),
         locative_particles=tuple(data["locative_particles"]),
         signing_verbs=tuple(data["signing_verbs"]),
+        ongoing_markers=tuple(data["ongoing_markers"]),
+        event_word_not=re.compile(data["event_word_not"]),
         pair_connectors=re.compile(data["pair_connectors"]),
         last_year_words=tuple(data["last_year_words"]),
+        next_year_words=tuple(data["next_year_words"]),
         institution_suffixes=tuple(data["institution_suffixes"]),
         role_suffix=re.compile("(" + "|".join(sorted(roles, key=len, reverse=True)) + ")$"),
         # Quick rejects: a word with no role (or no event/organization suffix) anywhere in it needs no work.
