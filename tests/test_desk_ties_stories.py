@@ -6,7 +6,8 @@ Proves: /api/ties answers exactly what `citydesk ties --json` prints, with and w
 partner, country, kind, status), the office register applied (registered and dormant, in the news only, registered
 without news); sorting by a column orders the rows by it and turning the direction round reverses them; the table
 marks `since` as stated, first seen or register; a tie's page shows each kind's first and last dates, every evidence
-sentence with a link to an article page that exists, people by side, events and sectors; short names reach the tie
+sentence with a link to an article page that exists, people by side, events and sectors (a long timeline lists its
+latest articles and says how many it left out); short names reach the tie
 as `citydesk ties show` reads them; unknown ties are 404 and bad parameters 400 naming the parameter. /api/stories
 lists stories newest first with the articles, outlets, first and last dates and parties of the store's own collapse
 (seeds 001 and 003: one story, two articles, two outlets); a story's link is a search for exactly its articles; the
@@ -156,6 +157,15 @@ def test_a_ties_page_shows_its_timeline_and_evidence_with_article_links(client, 
         assert client.get(unescape(link)).status_code == 200
     assert all(p.name in html for p in tie.people) and any(f'data-side="{p.side}"' in html for p in tie.people)
     assert all(e in html for e in tie.events) and all(f'data-sector="{c}"' in html for c in tie.sectors)
+
+
+def test_a_long_timeline_lists_its_latest_articles_and_says_how_many_are_left(client, monkeypatch):
+    from services.desk import app as desk_app
+
+    monkeypatch.setattr(desk_app, "MAX_TIE_EVIDENCE", 1)
+    page = client.get(f"/ties/{quote('서울특별시')}/{quote('충칭시')}").text
+    assert page.count('class="ev-article-link"') == 1 and "이전 기사 1건은 생략했습니다" in page
+    assert page.count('<tr data-kind="') == 4, "the kinds' table still has every kind with its first date"
 
 
 def test_short_names_reach_the_tie_and_unknown_ties_are_404(client):

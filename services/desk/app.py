@@ -64,7 +64,7 @@ HERE = Path(__file__).resolve().parent
 T = TypeVar("T")
 MAX_FORM_BYTES = 64 * 1024
 MAX_REPLAY_IDS = 500
-MAX_TIE_TITLES = 300  # a tie page names at most this many of its articles by title (the rest by id)
+MAX_TIE_EVIDENCE = 200  # a tie's page lists its most recent articles, at most this many (the search has them all)
 # The ties table's columns: sort key, Korean label, English label
 TIE_COLUMNS = (("korean_party", "한국 지자체", "Korean government"), ("partner", "상대", "partner"),
                ("country", "국가", "country"), ("kinds", "관계", "kinds"), ("since", "수립", "since"),
@@ -331,11 +331,14 @@ def create_app(cfg: Settings, store: ArticleStore | None = None, *, bind_host: s
             return error_page(request, 404, f"관계 대장에 {korean_party} — {partner} 관계가 없습니다 (no such tie)")
         if (tie.korean_party, tie.partner) != (korean_party, partner):
             return RedirectResponse(tie_pages.link(tie), status_code=307)
-        ids = [e.article_id for e in tie.evidence][:MAX_TIE_TITLES]
+        evidence = output.evidence_in_order(tie)
+        shown = evidence[-MAX_TIE_EVIDENCE:]  # the most recent, in date order; the kinds' table keeps the first dates
+        ids = [e.article_id for e in shown]
         titles = await desk.stored(lambda: {i: (desk.store.get(i) or {}).get("title") for i in ids})
         here = quote(tie_pages.link(tie), safe="")
         return page(request, "tie.html", {
-            "tie": tie, "row": tie_pages.row(tie), "evidence": output.evidence_in_order(tie), "titles": titles,
+            "tie": tie, "row": tie_pages.row(tie), "evidence": shown, "earlier": len(evidence) - len(shown),
+            "titles": titles,
             "back_here": here, "side_labels": tie_pages.SIDE_LABELS, "sector_names": sector_labels(),
             "search_link": "/" + _qs([("korean_party", tie.korean_party), ("partner", tie.partner)]),
         })

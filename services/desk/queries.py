@@ -174,10 +174,11 @@ def months(store: ArticleStore, query: SearchQuery) -> list[tuple[str, int]]:
 
 
 def recent_stories(store: ArticleStore, query: SearchQuery, size: int) -> list[dict[str, Any]]:
-    """The ``size`` stories among the articles ``query`` finds whose latest article is the most recent (undated
-    stories last): story id, articles, first and last date, the Korean governments and partners their articles
-    name. One aggregation (terms on story_id ordered by the latest date), the same on both stores; counts are
-    exact on the embedded store and within Elasticsearch's usual terms error on a sharded index."""
+    """The ``size`` stories among the articles ``query`` finds whose latest article is the most recent: story id,
+    articles, first and last date, the Korean governments and partners their articles name. One aggregation (terms
+    on story_id ordered by the latest date), the same on both stores; counts are exact on the embedded store and
+    within Elasticsearch's usual terms error on a sharded index. Where stories with no dated article go is the
+    store's choice."""
     by = {"first": {"min": {"field": "published_at"}}, "last": {"max": {"field": "published_at"}}}
     for name in ("korean_party", "partner"):
         by[name] = {"terms": {"field": name, "size": 8}}
