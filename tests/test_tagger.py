@@ -454,3 +454,20 @@ def test_a_standing_tie_is_no_signing_and_a_troupe_is_no_event():
 def test_a_friendship_affiliation_dates_the_tie():
     t = _tag_text("양구군, 일본 청두시와 교류", "청두시와 지난 1999년 10월 우호 제휴 협정을 체결한 군은 매년 교류하고 있다.")
     assert _relation(t, "청두시").since == 1999
+
+
+def test_partners_with_a_gloss_in_parentheses_and_a_partners_own_ties():
+    t = _tag_text("시흥시, 미국 로체스터시와 결연",
+                  "시흥시는 지난 2005년 5월 중국 산둥성 더저우시(山東省 德州市)와 자매결연에 이어 17일 미국 로체스터시와 "
+                  "국제자매도시 결연을 했다.")
+    assert _relation(t, "더저우시").since == 2005
+    t = _tag_text("안동시, 페루 쿠스코시와 자매도시",
+                  "쿠스코시는 일본 교토, 그리스 아테네, 러시아 모스크바 등 여러 도시와 자매결연을 맺고 있으며 국내에서는 "
+                  "처음으로 안동시와 자매도시가 됐다.")
+    assert {r.partner for r in t.relations if "sister_city" in r.kinds} == {"쿠스코"}
+
+
+def test_a_ward_after_its_foreign_city():
+    t = _tag_text("의왕시 학생들, 베트남 방문",
+                  "의왕시와 베트남 다낭시 하이쩌우동 간 학생 교류는 2021년 우호 협약을 시작으로 이어져 왔다.")
+    assert _relation(t, "하이쩌우동").since == 2021

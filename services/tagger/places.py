@@ -55,12 +55,14 @@ def inferred_foreign_places(text: str, mentions: list[Mention], res: Resources) 
         if hit is None or any(s < hit.end(1) and hit.start(1) < e for s, e in taken):
             continue
         name = hit.group(1).replace("市", "시").replace("州", "주").replace("省", "성").replace("縣", "현")
-        if anchor.entry.kind != "country" and not name.endswith(("구", "현", "군")):
-            continue  # after a city only its district: 울란바타르시 항올구, not 청두시 당서기
+        if anchor.entry.kind == "country" and name.endswith("동"):
+            continue  # 일본 활동을: a ward (동) only after its city
+        if anchor.entry.kind != "country" and not name.endswith(("구", "현", "군", "동")):
+            continue  # after a city only its district or ward: 울란바타르시 항올구, 다낭시 하이쩌우동 (not 당서기)
         if (name.endswith(rules.inferred_place_not) or name.endswith(rules.org_suffixes)
                 or name in res.gazetteer.stoplist or rules.cue_pattern.search(name)):
             continue  # 중국 대도시, 캄보디아 자매결연市, 중국의 양강생명과기성 (an organisation)
-        kind = "foreign_city" if name.endswith(("시", "구", "군")) else "foreign_region"
+        kind = "foreign_city" if name.endswith(("시", "구", "군", "동")) else "foreign_region"
         entry = Entry(name=name, kind=kind, country=anchor.entry.country, name_en=None, lat=None, lon=None)
         found = Mention(entry, hit.group(1), hit.start(1), hit.end(1))
         out.append(found)

@@ -217,8 +217,9 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
                 listed = kind in TIES and len({m.entry.name for m in p_here}) >= rules.tie_list_partners
                 if listed and text.startswith(rules.umbrella_tie_cues, pos):
                     continue  # 자매우호도시인 애틀랜타, 히로시마, 칭다오 …: which of them is which tie is not said
-                # 해외자매도시인 베르사유시, 니트라시, 후에시 …: each of them is one.
-                single = kind in (*TIES, "agreement") and not listed
+                # 해외자매도시인 베르사유시, 니트라시, 후에시 …: each of them is one; but when the sentence is about one
+                # partner (쿠스코시는 일본 교토, 미국 뉴저지 … 와 자매결연을 맺고 있으며), the others are its own ties.
+                single = kind in (*TIES, "agreement") and (not listed or bool(subject))
                 for target in [tie_target] if single else p_here:
                     gov_names = [_nearest(g_here, target.start).entry.name] if g_here else main_govs
                     add(gov_names, target.entry.name, kind)
@@ -326,10 +327,13 @@ class _FoundingDates:
 
 
 def _followed_by_subject(text: str, position: int, rules: Rules) -> bool:
-    """살레르노시는, 빈증성과는: a subject particle after the name, its administrative suffix allowed between."""
+    """살레르노시는, 빈증성과는: a subject particle after the name, its administrative suffix or a gloss in
+    parentheses allowed between."""
     rest = text[position:]
     if rest[:1] in ("시", "군", "구", "도", "주", "성", "현"):
         rest = rest[1:]
+    if rest.startswith("(") and 0 < (close := rest.find(")")) < 40:
+        rest = rest[close + 1:]  # 더저우시(山東省 德州市)와: the name's gloss stands between
     return rest.startswith(rules.subject_particles)
 
 
