@@ -471,3 +471,13 @@ def test_a_ward_after_its_foreign_city():
     t = _tag_text("의왕시 학생들, 베트남 방문",
                   "의왕시와 베트남 다낭시 하이쩌우동 간 학생 교류는 2021년 우호 협약을 시작으로 이어져 왔다.")
     assert _relation(t, "하이쩌우동").since == 2021
+
+
+def test_a_letter_of_intent_is_not_the_tie_and_a_signed_declaration_is_an_agreement():
+    t = tag(CleanArticle(id="t", title="안동시, 페루 쿠스코시와 자매결연 조인식",
+                         body="안동시는 7일 쿠스코시를 방문해 자매결연 조인식을 가졌다. 쿠스코시는 안동시와 지난 2007년 6월 "
+                              "자매도시교류 의향서를 전달했고, 2008년 2월 교류협약서를 체결해 자매도시결연을 위한 결실을 맺었다.",
+                         published_at="2009-09-07T09:00:00+09:00"))  # type: ignore[arg-type]
+    assert _relation(t, "쿠스코").since == 2009
+    t = _tag_text("전남도-저장성 자매결연 20년", "전라남도와 중국 저장성은 교류 심화 실천 선언문에 서명했다.")
+    assert "agreement" in _relation(t, "저장성").kinds

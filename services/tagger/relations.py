@@ -343,7 +343,8 @@ def _founding_year(s: Sentence, in_sentence: list[Mention], main_partner: str, p
     if "년" not in text and not any(w in text for w in rules.last_year_words):
         return  # no year, anniversary or 지난해: nothing to date (most sentences; the cue scan below costs more)
     cues = [(rules.cue_kind[c.group(0)], c.start(), c.end()) for c in rules.cue_pattern.finditer(text)]
-    tie_cues = [pos for kind, pos, _ in cues if kind in TIES]
+    tie_cues = [pos for kind, pos, end in cues if kind in TIES  # not a tie yet: 자매도시교류 의향서, 결연 추진
+                and not any(w in text[end:end + rules.planned_window] for w in rules.planned_markers)]
     # The partner the sentence is about (살레르노시는 … 로마 남단 … 2016년 자매결연): the one a subject particle
     # follows, else the one nearest the year.
     subjects = [m for m in in_sentence if _followed_by_subject(text, m.end - s.start, rules)]
