@@ -64,6 +64,7 @@ HERE = Path(__file__).resolve().parent
 T = TypeVar("T")
 MAX_FORM_BYTES = 64 * 1024
 MAX_REPLAY_IDS = 500
+TIES_FRESH_S = 5.0  # the ties pages read the store's ties again after this long: sorting and filtering reuse them
 MAX_TIE_EVIDENCE = 200  # a tie's page lists its most recent articles, at most this many (the search has them all)
 # The ties table's columns: sort key, Korean label, English label
 TIE_COLUMNS = (("korean_party", "한국 지자체", "Korean government"), ("partner", "상대", "partner"),
@@ -81,6 +82,7 @@ class Desk:
     lock: threading.Lock = field(default_factory=threading.Lock)
     missing_assets: list[str] = field(default_factory=list)
     register: RegisterFile = field(init=False)
+    stored_ties: tuple[float, list[Tie]] | None = None  # (when read, the store's ties): see ties_now
 
     def __post_init__(self) -> None:
         self.register = RegisterFile(self.cfg.data_dir)  # the office's register, read again when it is imported
@@ -282,7 +284,12 @@ def create_app(cfg: Settings, store: ArticleStore | None = None, *, bind_host: s
 
     # -- ties: the register as `citydesk ties` reads it -----------------------------------------------------------
     def ties_now() -> list[Tie]:
-        return current_ties(desk.store.read_ties(), desk.register.entries())
+        """The register as read now; the stored ties are read again after TIES_FRESH_S (reading 10,000 articles'
+        evidence takes about half a second), the office's register whenever its file changes."""
+        now = time.monotonic()
+        if desk.stored_ties is None or now - desk.stored_ties[0] > TIES_FRESH_S:
+            desk.stored_ties = (now, desk.store.read_ties())
+        return current_ties(desk.stored_ties[1], desk.register.entries())
 
     async def ties_page(request: Request) -> Response:
         try:

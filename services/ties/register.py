@@ -135,7 +135,8 @@ def with_register(ties: Sequence[Tie], register: Sequence[RegisterEntry] = (),
     the registered ties no article names. The register changes without the news (`citydesk ties import`), so this
     runs where ties are read, not where they are folded."""
     rows = {tie_id(r.korean_party, r.partner): r for r in register}
-    out = [with_status(t.model_copy(deep=True), rows.get(t.id), now) for t in ties]
+    # A shallow copy: with_status sets top-level fields only, and a deep one of 10,000 articles' evidence takes 0.4 s
+    out = [with_status(t.model_copy(), rows.get(t.id), now) for t in ties]
     seen = {t.id for t in ties}
     for key, row in rows.items():
         if key not in seen:
