@@ -71,6 +71,10 @@ class Stage:
     destination: Target  # ToTopic(name) or ToStore()
     warm_up: Callable[[], None] | None = None
     budget_s: float = 10.0  # per message: a batch running past budget × its size is hung (/health fails)
+    # At most this many per batch, below the configured batch_size: a stage that only sends to a topic pays little
+    # per batch (one round of acknowledgements), and the next stage can start on its output only when the batch is
+    # done; the indexer pays a commit, its stories' search and its ties' fold per batch and keeps batch_size.
+    max_batch: int | None = None
 
     @property
     def output_topic(self) -> str | None:
@@ -98,8 +102,8 @@ def _warm_tagger() -> None:
 
 
 STAGES: dict[str, Stage] = {s.name: s for s in (
-    Stage("cleaner", topics.RAW, clean_message, ToTopic(topics.CLEAN), _warm_cleaner, budget_s=10.0),
-    Stage("tagger", topics.CLEAN, tag_message, ToTopic(topics.TAGGED), _warm_tagger, budget_s=20.0),
+    Stage("cleaner", topics.RAW, clean_message, ToTopic(topics.CLEAN), _warm_cleaner, budget_s=10.0, max_batch=25),
+    Stage("tagger", topics.CLEAN, tag_message, ToTopic(topics.TAGGED), _warm_tagger, budget_s=20.0, max_batch=25),
     Stage("indexer", topics.TAGGED, parse_tagged, ToStore(), None, budget_s=5.0),
 )}
 

@@ -208,7 +208,8 @@ def build_app(stage_name: str, cfg: Settings, status: WorkerStatus | None = None
     async def process(stream: Any) -> None:  # a faust Stream: StreamT does not declare take_events
         try:
             loop.status.update(ready=True, state="ok", last_progress_at=time.time())
-            async for events in take_batches(stream, cfg.batch_size, cfg.batch_within_s, BATCH_IDLE_S):
+            batch_size = min(cfg.batch_size, stage.max_batch or cfg.batch_size)
+            async for events in take_batches(stream, batch_size, cfg.batch_within_s, BATCH_IDLE_S):
                 await loop.handle([Incoming.of(e) for e in events])
         except Misconfigured as exc:
             # Retrying cannot help (credentials, privileges): say what to fix and exit with EX_CONFIG; the next
