@@ -348,14 +348,22 @@ def _relation(t, partner):
     return next(r for r in t.relations if r.partner == partner)
 
 
-def test_the_founding_year_is_the_one_written_just_before_the_tie():
-    t = _tag_text("대구시, 청두시와 교류", "대구시와 청두시는 2010년 공무원 상호 파견 협정을 시작으로 2015년 자매결연을 맺었다.")
-    assert _relation(t, "청두시").since == 2015
-
-
-def test_a_sister_tie_written_with_a_space_still_dates_the_tie():
-    t = _tag_text("김제시 대표단 방문", "지난 1997년 10월 김제시와 자매 결연을 맺은 청두시는 그동안 교류를 이어 왔다.")
-    assert _relation(t, "청두시").since == 1997
+@pytest.mark.parametrize(("title", "body", "partner", "since"), [
+    pytest.param("대구시, 청두시와 교류", "대구시와 청두시는 2010년 공무원 상호 파견 협정을 시작으로 2015년 자매결연을 맺었다.",
+                 "청두시", 2015, id="the-year-nearest-before-the-tie"),
+    pytest.param("김제시 대표단 방문", "지난 1997년 10월 김제시와 자매 결연을 맺은 청두시는 그동안 교류를 이어 왔다.",
+                 "청두시", 1997, id="a-tie-written-with-a-space"),
+    pytest.param("양구군, 일본 청두시와 교류", "청두시와 지난 1999년 10월 우호 제휴 협정을 체결한 군은 매년 교류하고 있다.",
+                 "청두시", 1999, id="a-friendship-affiliation"),
+    pytest.param("광진구, 튀르키예에 구호 물품",
+                 "광진구는 튀르키예 콘야시 에레일리구에 구호 물품을 보냈다. 광진구와 에레일리구는 2001년 우호 도시 결연을 맺었다.",
+                 "에레일리구", 2001, id="a-district-of-a-city-inferred-after-its-country"),
+    pytest.param("의왕시 학생들, 베트남 방문",
+                 "의왕시와 베트남 다낭시 하이쩌우동 간 학생 교류는 2021년 우호 협약을 시작으로 이어져 왔다.",
+                 "하이쩌우동", 2021, id="a-ward-after-its-foreign-city"),
+])
+def test_founding_years_written_out(title, body, partner, since):
+    assert _relation(_tag_text(title, body), partner).since == since
 
 
 def test_an_anniversary_outweighs_a_year_written_after_the_tie():
@@ -391,13 +399,6 @@ def test_a_place_inferred_after_its_country_is_found_again_without_it():
                   "남양주시와 2016년 자매결연을 맺었다.")
     assert _relation(t, "살레르노시").since == 2016
     assert all(r.since is None for r in t.relations if r.partner != "살레르노시")
-
-
-def test_a_district_of_a_city_inferred_after_its_country():
-    t = _tag_text("광진구, 튀르키예에 구호 물품",
-                  "광진구는 튀르키예 콘야시 에레일리구에 구호 물품을 보냈다. 광진구와 에레일리구는 2001년 우호 도시 "
-                  "결연을 맺었다.")
-    assert _relation(t, "에레일리구").since == 2001
 
 
 def test_a_visit_to_a_country_goes_to_the_governments_own_partner_there():
@@ -451,11 +452,6 @@ def test_a_standing_tie_is_no_signing_and_a_troupe_is_no_event():
     assert "agreement" not in rel.kinds and "event" not in rel.kinds and "sister_city" in rel.kinds
 
 
-def test_a_friendship_affiliation_dates_the_tie():
-    t = _tag_text("양구군, 일본 청두시와 교류", "청두시와 지난 1999년 10월 우호 제휴 협정을 체결한 군은 매년 교류하고 있다.")
-    assert _relation(t, "청두시").since == 1999
-
-
 def test_partners_with_a_gloss_in_parentheses_and_a_partners_own_ties():
     t = _tag_text("시흥시, 미국 로체스터시와 결연",
                   "시흥시는 지난 2005년 5월 중국 산둥성 더저우시(山東省 德州市)와 자매결연에 이어 17일 미국 로체스터시와 "
@@ -465,12 +461,6 @@ def test_partners_with_a_gloss_in_parentheses_and_a_partners_own_ties():
                   "쿠스코시는 일본 교토, 그리스 아테네, 러시아 모스크바 등 여러 도시와 자매결연을 맺고 있으며 국내에서는 "
                   "처음으로 안동시와 자매도시가 됐다.")
     assert {r.partner for r in t.relations if "sister_city" in r.kinds} == {"쿠스코"}
-
-
-def test_a_ward_after_its_foreign_city():
-    t = _tag_text("의왕시 학생들, 베트남 방문",
-                  "의왕시와 베트남 다낭시 하이쩌우동 간 학생 교류는 2021년 우호 협약을 시작으로 이어져 왔다.")
-    assert _relation(t, "하이쩌우동").since == 2021
 
 
 def test_a_letter_of_intent_is_not_the_tie_and_a_signed_declaration_is_an_agreement():
