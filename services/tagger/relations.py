@@ -51,10 +51,17 @@ def person_stand_ins(doc: Document, res: Resources) -> list[Mention]:
 TIES = ("sister_city", "friendship_city")
 
 
-def _cue_hits(sentence: Sentence, rules: Rules, published_year: int | None = None) -> list[tuple[str, int]]:
+Cue = tuple[str, int, int]  # kind, start, end within the sentence
+
+
+def _cues(text: str, rules: Rules) -> list[Cue]:
+    """Every relation cue in a sentence; a cue inside a longer one (협약 in 업무협약, 우호협약) is not found."""
+    return [(rules.cue_kind[m.group(0)], m.start(), m.end()) for m in rules.cue_pattern.finditer(text)]
+
+
+def _cue_hits(sentence: Sentence, found: list[Cue], rules: Rules,
+              published_year: int | None = None) -> list[tuple[str, int]]:
     """(kind, position) of every relation cue in the sentence, after the rules that discount cues."""
-    # kind, start, end within the sentence; a cue inside a longer one (협약 in 업무협약, 우호협약) is not found
-    found = [(rules.cue_kind[m.group(0)], m.start(), m.end()) for m in rules.cue_pattern.finditer(sentence.text)]
     # A year in the sentence before the article's own (or any year, when the article has no date) dates what
     # it tells: 2008년 자매결연을 맺은 앵커리지.
     years = [int(y) for y in _YEAR.findall(sentence.text)]
@@ -178,12 +185,15 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
             found[(gov, partner)].setdefault(kind, s)
 
     for s in sentences:
-        hits = _cue_hits(s, rules, published_year)
+        cues = _cues(s.text, rules)
+        hits = _cue_hits(s, cues, rules, published_year)
         p_here = [m for m in partners if s.start <= m.start < s.end]
         g_here = [m for m in govs if s.start <= m.start < s.end]
+        # The partner the sentence is about (살레르노시는 …, 더저우시(山東省 德州市)와 …).
+        subject = [m for m in p_here if _followed_by_subject(s.text, m.end - s.start, rules)]
         # A founding year is a tie's (자매결연, 우호도시 …), not an agreement's (2023년 업무협약), unless the
         # agreement is what the tie dates from (지난 2005년 … 교류 협약을 맺은 이래).
-        _founding_year(s, p_here, main_partner, published_year, dates, rules)
+        _founding_year(s, cues, p_here, subject, main_partner, published_year, dates, rules)
         # The article's own government referred to by its level alone (특히 도는 …) is the sentence's party.
         if (self_ref := rules.self_reference.match(s.text)) is not None:
             g_here = [g for g in govs if g.entry.name in main_govs and g.entry.name.endswith(self_ref.group(1))][:1] \
@@ -212,7 +222,6 @@ def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention]
                 # A tie or an agreement belongs to the partner the sentence is about (살레르노시는 나폴리 남쪽의 …
                 # 자매결연), else the one nearest its cue; a visit or an event to every partner the sentence names
                 # (the cities attending one forum).
-                subject = [m for m in p_here if _followed_by_subject(text, m.end, rules)]
                 tie_target = subject[0] if len({m.entry.name for m in subject}) == 1 else _nearest(p_here, pos)
                 listed = kind in TIES and len({m.entry.name for m in p_here}) >= rules.tie_list_partners
                 if listed and text.startswith(rules.umbrella_tie_cues, pos):
@@ -337,18 +346,15 @@ def _followed_by_subject(text: str, position: int, rules: Rules) -> bool:
     return rest.startswith(rules.subject_particles)
 
 
-def _founding_year(s: Sentence, in_sentence: list[Mention], main_partner: str, published_year: int | None,
-                   dates: _FoundingDates, rules: Rules) -> None:
+def _founding_year(s: Sentence, cues: list[Cue], in_sentence: list[Mention], subjects: list[Mention],
+                   main_partner: str, published_year: int | None, dates: _FoundingDates, rules: Rules) -> None:
+    """`subjects`: the partners in the sentence a subject particle follows; the year goes to them first."""
     text = s.text
     if "년" not in text and not any(w in text for w in rules.last_year_words):
-        return  # no year, anniversary or 지난해: nothing to date (most sentences; the cue scan below costs more)
-    cues = [(rules.cue_kind[c.group(0)], c.start(), c.end()) for c in rules.cue_pattern.finditer(text)]
+        return  # no year, anniversary or 지난해: nothing to date (most sentences)
     tie_cues = [pos for kind, pos, end in cues if kind in TIES  # not a tie yet: 자매도시교류 의향서, 결연 추진
                 and not any(w in text[end:end + rules.planned_window] for w in rules.planned_markers)]
-    # The partner the sentence is about (살레르노시는 … 로마 남단 … 2016년 자매결연): the one a subject particle
-    # follows, else the one nearest the year.
-    subjects = [m for m in in_sentence if _followed_by_subject(text, m.end - s.start, rules)]
-
+    # The partner the sentence is about (살레르노시는 … 로마 남단 … 2016년 자매결연), else the one nearest the year.
     def partner_at(pos: int) -> str:
         candidates = subjects or in_sentence
         return min(candidates, key=lambda x: abs(x.start - pos)).entry.name if candidates else main_partner
