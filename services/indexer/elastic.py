@@ -508,6 +508,11 @@ def setup_index(client: Any, alias: str, analyzer: str = "nori", shards: int = 1
                                       template={"settings": body["settings"], "mappings": body["mappings"]})
     if client.indices.exists_alias(name=alias):
         return next(iter(client.indices.get_alias(name=alias)))
+    return _put_behind_alias(client, alias)
+
+
+def _put_behind_alias(client: Any, alias: str) -> str:
+    """The newest `<alias>-vN` (created as `<alias>-v1` when there is none) made the alias's write index."""
     versions = index_versions(client, alias)
     index = f"{alias}-v{versions[-1] if versions else 1}"
     if not versions:
@@ -527,12 +532,7 @@ def setup_ties_index(client: Any, alias: str = "ties", shards: int = 1, replicas
         index = next(iter(client.indices.get_alias(name=alias)))
         client.indices.put_mapping(index=index, **template["mappings"])
         return index
-    versions = index_versions(client, alias)
-    index = f"{alias}-v{versions[-1] if versions else 1}"
-    if not versions:
-        client.indices.create(index=index)
-    client.indices.update_aliases(actions=[{"add": {"index": index, "alias": alias, "is_write_index": True}}])
-    return index
+    return _put_behind_alias(client, alias)
 
 
 def upgrade_articles_mapping(client: Any, alias: str) -> list[str]:
