@@ -154,7 +154,16 @@ class TieKind(BaseModel):
     stories: int = Field(0, description="Stories (events) that show it; copies and reprints count once")
 
 
+class TiePerson(BaseModel):
+    name: str
+    role: str | None = None
+    side: Literal["korean", "partner", "unknown"] = "unknown"
+
+
 class TieEvidence(BaseModel):
+    """One article's whole contribution to a tie: a tie is the fold of its evidence, so the indexer updates a tie
+    from the articles of a batch alone, without reading the tie's other articles again."""
+
     article_id: str
     published_at: datetime | None = None
     outlet: str | None = None
@@ -162,12 +171,14 @@ class TieEvidence(BaseModel):
     kinds: list[RelationKind] = Field(default_factory=list)
     since: int | None = None
     sentences: list[Evidence] = Field(default_factory=list)
-
-
-class TiePerson(BaseModel):
-    name: str
-    role: str | None = None
-    side: Literal["korean", "partner", "unknown"] = "unknown"
+    partner_country: str | None = None
+    sectors: list[str] = Field(default_factory=list)
+    people: list[TiePerson] = Field(default_factory=list)
+    events: list[str] = Field(default_factory=list)
+    korean_location: GeoPoint | None = None
+    partner_location: GeoPoint | None = None
+    whole: bool = Field(False, description="False in ties stored before evidence held the whole contribution: "
+                                           "such a tie is folded again from its articles")
 
 
 class RegisterEntry(BaseModel):

@@ -59,6 +59,7 @@ TERMS_TOKENIZER = "citydesk_terms"
 STORE_FORMAT = 2  # 1: before stories and ties (no story fields, no stored terms)
 FORMAT_FILE = "citydesk-store.json"
 TIES_DIR = "ties"
+PENDING_TIES_FILE = "ties-pending.json"  # ties a batch touched and the indexer has not updated yet (a crash)
 
 
 def _schema() -> tantivy.Schema:
@@ -532,6 +533,34 @@ class EmbeddedStore(ArticleStore):
             return set()
         query = tantivy.Query.term_set_query(self.ties_schema, "article_ids", ids)
         return {searcher.doc(a)["id"][0] for a in self._all(searcher, query)}
+
+    def get_ties(self, tie_ids: Iterable[str]) -> dict[str, Tie]:
+        searcher = self._ties_searcher()
+        ids = list(tie_ids)
+        if searcher is None or not ids:
+            return {}
+        query = tantivy.Query.term_set_query(self.ties_schema, "id", ids)
+        ties = (Tie.model_validate_json(bytes(searcher.doc(a)["source"][0])) for a in self._all(searcher, query))
+        return {t.id: t for t in ties}
+
+    def ties_pending(self) -> set[str]:
+        path = self.directory / PENDING_TIES_FILE
+        if not path.exists():
+            return set()
+        return set(json.loads(path.read_text(encoding="utf-8"))["ties"])
+
+    def mark_ties_pending(self, tie_ids: Iterable[str]) -> None:
+        path = self.directory / PENDING_TIES_FILE
+        ids = sorted(set(tie_ids))
+        if not ids:
+            path.unlink(missing_ok=True)
+            return
+        scratch = path.with_name(path.name + ".new")
+        with scratch.open("w", encoding="utf-8") as out:
+            json.dump({"ties": ids}, out, ensure_ascii=False)
+            out.flush()
+            os.fsync(out.fileno())
+        os.replace(scratch, path)
 
     def close(self) -> None:
         for name in ("_writer", "_ties_writer"):

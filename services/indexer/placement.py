@@ -9,14 +9,20 @@
 2. the batch is written, with its story fields (keys, signature);
 3. relabels: every stored article of a story found to be the same as another (all its members, found by
    ``story_id``, not only those that met the new article) and every copy that finds an older original;
-4. every tie the batch touched is folded again (services.ties.fold) from the store's current articles and
-   written, or deleted when no article names it any more: the ties its articles name now, the ties the stored
-   register lists them in (an updated article may have left one), and the ties of relabelled articles.
+4. every tie the batch touched is brought up to date and written, or deleted when no article names it any more: the
+   ties its articles name now, the ties the stored register lists them in (an updated article may have left one),
+   and the ties of relabelled articles. With one indexer (the embedded store) a tie is updated from the batch alone
+   (``services.ties.updated``: each article's contribution replaced, the relabelled articles' stories changed), so
+   a batch costs the same on an archive of any size; with several (Elasticsearch) two indexers updating one tie at
+   once would each drop the other's articles, so the tie is folded again from all its stored articles.
 
 Why the register and the stories survive crashes and redelivery: every step is recomputed from the store. A batch
 redelivered after a crash at any step is placed again against what the store holds (an article's own stored
 version is never its candidate), relabels still needed are found again (the stories are still apart in the store),
-and the same ties are folded again, including one an updated article left (the stored tie still cites it). The
+and the same ties are updated again, including one an updated article left (the stored tie still cites it). A
+crash after the relabels landed and before the ties were written is the one case a redelivery cannot see: the
+relabels are done. So the touched ties are marked pending in the same commit (``mark_ties_pending``), and the next
+batch folds pending ties from their articles. The
 window is the store, so every indexer sees the same one, it survives restarts on either broker, and an indexer holds
 one batch in memory whatever the archive's size.
 
@@ -36,7 +42,7 @@ from schemas import TaggedArticle, Tie
 from services.indexer.store import CANDIDATE_LIMIT, ArticleStore, WriteResult, stored_story_id
 from services.stories.core import Candidate, Decision, Fingerprint, StoryParams, decide, fingerprint, load_params
 from services.stories.window import MemoryWindow
-from services.ties import build, fold, ties_of
+from services.ties import build, fold, story_of, ties_of, updated
 
 log = logging.getLogger("citydesk.indexer")
 Labels = tuple[str, str | None]  # (story_id, duplicate_of)
@@ -139,6 +145,7 @@ def index_batch(store: ArticleStore, batch: list[TaggedArticle], params: StoryPa
     batch = _last_versions(batch)
     if not batch:
         return WriteResult()
+    pending = store.ties_pending()
     fps, plan, labelled = place_batch(store, batch, params)
     with store.one_commit():  # the batch and its relabels land together (embedded: one commit)
         result = store.write(labelled, fingerprints={fp.article_id: fp for fp in fps})
@@ -160,12 +167,21 @@ def index_batch(store: ArticleStore, batch: list[TaggedArticle], params: StoryPa
         for article_id, now in plan.stored.items():
             if article_id in plan.labels and article_id not in rejected and plan.final(article_id) != now:
                 relabel[article_id] = plan.final(article_id)
+        touched = {t for a in labelled if a.id in written for t in ties_of(a)}
+        touched |= store.ties_citing(sorted({a.id for a in batch} | set(relabel)))
+        if not store.concurrent_writers:
+            # Lands with the batch: a crash before the ties below are written leaves them marked, and the next
+            # batch folds them again from their articles (a redelivered batch no longer needs the relabels).
+            store.mark_ties_pending(touched | pending)
         if relabel:
             store.relabel(relabel)
 
-    touched = {t for a in labelled if a.id in written for t in ties_of(a)}
-    touched |= store.ties_citing(sorted({a.id for a in batch} | set(relabel)))
-    refresh_ties(store, touched)
+    if store.concurrent_writers:
+        refresh_ties(store, touched)  # several indexers: only a fold from the articles is safe (module docstring)
+    else:
+        update_ties(store, touched, pending, [a for a in labelled if a.id in written],
+                    {article_id: story_of(*labels, article_id) for article_id, labels in relabel.items()})
+        store.mark_ties_pending(())
     log.debug("placed %d articles (%d relabelled, %d ties) in %.3f s", len(batch), len(relabel), len(touched),
               time.perf_counter() - started)
     return result
@@ -175,8 +191,35 @@ def refresh_ties(store: ArticleStore, tie_ids: Iterable[str]) -> tuple[list[Tie]
     """Fold these ties again from the store's current articles; write them, delete those no article names."""
     ties, gone = [], []
     for tie_id in sorted(set(tie_ids)):
-        korean_party, partner = tie_id.split("|", 1)
-        tie = fold((korean_party, partner), store.pair_articles(korean_party, partner))
+        tie = _from_articles(store, tie_id)
+        if tie is None:
+            gone.append(tie_id)
+        else:
+            ties.append(tie)
+    if ties or gone:
+        store.write_ties(ties, delete=gone)
+    return ties, gone
+
+
+def _from_articles(store: ArticleStore, tie_id: str) -> Tie | None:
+    korean_party, partner = tie_id.split("|", 1)
+    return fold((korean_party, partner), store.pair_articles(korean_party, partner))
+
+
+def update_ties(store: ArticleStore, tie_ids: set[str], pending: set[str], articles: list[TaggedArticle],
+                relabelled: dict[str, str]) -> tuple[list[Tie], list[str]]:
+    """The touched ties updated from the batch's written articles and the relabelled articles' stories alone
+    (services.ties.updated), where one indexer writes the store. A tie is folded from all its articles instead when
+    it is new to the register (its articles are the batch's), was stored before ties kept whole contributions, or was
+    left pending by a crash."""
+    stored = store.get_ties(sorted(tie_ids - pending))
+    ties, gone = [], []
+    for tie_id in sorted(tie_ids | pending):
+        tie = stored.get(tie_id)
+        if tie is not None and all(e.whole for e in tie.evidence):
+            tie = updated(tie, articles, relabelled)
+        else:
+            tie = _from_articles(store, tie_id)
         if tie is None:
             gone.append(tie_id)
         else:

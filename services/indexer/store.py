@@ -172,6 +172,19 @@ class ArticleStore(ABC):
         """Ids of the stored ties whose evidence names one of these articles."""
         raise NotImplementedError
 
+    def get_ties(self, tie_ids: Iterable[str]) -> dict[str, Tie]:
+        """The stored ties among these ids, by id."""
+        wanted = set(tie_ids)
+        return {t.id: t for t in self.read_ties() if t.id in wanted}
+
+    def ties_pending(self) -> set[str]:
+        """Ties whose articles a batch changed before the indexer could update them (it stopped in between): the
+        next batch folds them again from their articles. Only a store with one writer keeps them."""
+        return set()
+
+    def mark_ties_pending(self, tie_ids: Iterable[str]) -> None:  # noqa: B027 - kept only by one-writer stores
+        """Record ``ties_pending`` durably (none: clear it); the batch's commit must not land before it."""
+
     def replace_ties(self, ties: list[Tie]) -> int:
         """The whole register replaced by ``ties`` (``citydesk ties rebuild``); returns how many were deleted."""
         stale = {t.id for t in self.read_ties()} - {t.id for t in ties}
