@@ -3,7 +3,8 @@
 Proves: the seeds give the five ties the product was specified with (kinds, since as stated or derived from
 an anniversary and the article's date, two articles of one story counted once), each with its evidence
 sentences; re-feeding an article changes nothing and an update replaces its contribution; an office's
-register gives each tie its status.
+register gives each tie its status; a tie updated article by article from its own evidence (what the indexer
+does) equals the tie folded from the final articles, whatever the order of additions, updates and relabels.
 Does not prove: the live register kept by the stream, nor its stores.
 """
 
@@ -12,12 +13,14 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from schemas import RawArticle, RegisterEntry
 from services.cleaner import clean
 from services.stories.evaluation import assign
 from services.tagger import tag
-from services.ties import build
+from services.ties import build, fold, updated
 from tests.conftest import read_seed, seed_ids
 
 
@@ -116,3 +119,40 @@ def test_tie_level_scores_count_each_tie_once_and_since_only_when_stated():
     # An optional pair counts neither way.
     gold.add([], optional=[("대구광역시", "오사카시")])
     assert score_ties([stated, visit, extra], gold)["pairs"]["fp"] == 0
+
+
+# One step on the tie of 대구광역시–청두시: an article (by index) stored with its relation or, updated, without
+# it; or an article's story relabelled to one of three.
+_STEP = st.one_of(st.tuples(st.just("store"), st.integers(0, 5), st.booleans()),
+                  st.tuples(st.just("relabel"), st.integers(0, 5), st.sampled_from(["s-a", "s-b", "s-c"])))
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(steps=st.lists(_STEP, min_size=1, max_size=25))
+def test_a_tie_updated_step_by_step_equals_the_fold_of_its_final_articles(seed_articles, steps):
+    key = ("대구광역시", "청두시")
+    source = next(a for a in seed_articles if any((r.korean_party, r.partner) == key for r in a.relations))
+    day = timedelta(days=1)
+    versions = {}  # article id → its current version: what the store holds
+    tie = None
+    for step in steps:
+        article_id = f"a{step[1]}"
+        if step[0] == "store":
+            names_it = step[2]
+            article = source.model_copy(update={
+                "id": article_id, "published_at": source.published_at + step[1] * day, "story_id": f"s-{article_id}",
+                "relations": source.relations if names_it else [r for r in source.relations
+                                                               if (r.korean_party, r.partner) != key]})
+            versions[article_id] = article
+            changed, relabelled = [article], {}
+        else:
+            if article_id not in versions:
+                continue
+            versions[article_id] = versions[article_id].model_copy(update={"story_id": step[2]})
+            changed, relabelled = [], {article_id: step[2]}
+        if tie is None:
+            tie = fold(key, list(versions.values()))
+        else:
+            tie = updated(tie, changed, relabelled)
+        expected = fold(key, list(versions.values()))
+        assert (tie.model_dump() if tie else None) == (expected.model_dump() if expected else None)
