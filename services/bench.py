@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import os
 import resource
 import statistics
 import sys
@@ -223,6 +224,10 @@ def main(n: int, as_json: bool, work_dir: Path, stages_only: bool = False, rate:
             report.figures["articles_per_s"] = round(report.timings["end to end (1 worker per stage)"].per_second, 1)
             report.figures["slowest_stage_wall_per_s"] = round(slowest, 1)
             report.figures["e2e_vs_slowest"] = round(report.figures["articles_per_s"] / slowest, 3)
+            # The most end to end could reach on these cores: the CPU all its processes spent, spread over every
+            # core (services/bench.py CpuAccount), against the same slowest stage.
+            report.figures["e2e_cores_bound_vs_slowest"] = round(
+                min(report.figures["e2e_cores_bound_per_s"] / slowest, 1.0), 3)
     report.figures["targets"] = targets(report.figures)
     if as_json:
         keys = ("broker", "tagger_vs_kiwi", "e2e_vs_slowest", "p95_latency_s", "peak_rss_mb", "two_taggers_speedup",
@@ -260,6 +265,43 @@ def progress(message: str) -> None:
 
 
 # --- through the broker -----------------------------------------------------------------------------
+
+def _cpu_s(pid: int) -> float:
+    """CPU seconds (user + system) a running process has spent: /proc/<pid>/stat fields 14 and 15."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def _pipeline_pids(pipeline: Any) -> dict[str, int]:
+    """The processes a run's CPU is spent in, by name: each worker and the broker (tansu or the Kafka JVM)."""
+    pids = {f"{stage}-{n}" if n else stage: proc.pid
+            for stage, procs in pipeline.workers.items() for n, proc in enumerate(procs)}
+    broker = pipeline.broker or (pipeline.kafka.proc if pipeline.kafka is not None else None)
+    if broker is not None:
+        pids["broker"] = broker.pid
+    return pids
+
+
+class CpuAccount:
+    """The CPU every process of a run spent between ``start`` and ``stop``, this one (the bench's feeding and
+    polling) included. Divided by the cores, it is the shortest wall time the run could have taken here: what the
+    throughput figures are bounded by on a small machine, whatever the scheduling."""
+
+    def __init__(self, pids: dict[str, int]) -> None:
+        self.pids = {**pids, "bench": os.getpid()}
+        self.spent: dict[str, float] = {}
+
+    def start(self) -> CpuAccount:
+        self._from = {name: _cpu_s(pid) for name, pid in self.pids.items()}
+        return self
+
+    def stop(self) -> dict[str, float]:
+        self.spent = {name: round(_cpu_s(pid) - self._from[name], 2) for name, pid in self.pids.items()}
+        return self.spent
+
+    def shortest_wall_s(self) -> float:
+        return sum(self.spent.values()) / (os.cpu_count() or 1)
+
 
 def _vm_hwm_mb(pid: int) -> float:
     """A process's peak resident memory (VmHWM), read while it still runs."""
@@ -309,12 +351,15 @@ def run_end_to_end(report: Report, raws: list[RawArticle], work_dir: Path, rate:
         _warm_pipeline(pipeline, raws)
         # Throughput: everything offered at once, timed until the last article is searchable.
         prod = producer(cfg)
+        cpu = CpuAccount(_pipeline_pids(pipeline)).start()
         started, started_at = time.perf_counter(), time.time()
         for raw in raws:
             send_raw(prod, raw)
         prod.flush()
         wait_until_done(pipeline, [r.id for r in raws], timeout=900, progress=False)  # type: ignore[misc]
         elapsed = time.perf_counter() - started
+        report.figures["e2e_cpu_s"] = cpu.stop()
+        report.figures["e2e_cores_bound_per_s"] = round(len(raws) / cpu.shortest_wall_s(), 1)
         # The poller sees the last article up to one poll interval (0.2 s) after the indexer committed it, about a
         # tenth of this run: the end is the indexer's own clock, the end of its last batch (its write committed,
         # so searchable; the poller has just confirmed every article is). Same machine, same wall clock.
@@ -360,9 +405,11 @@ def run_end_to_end(report: Report, raws: list[RawArticle], work_dir: Path, rate:
         pipeline.stop()
 
 
-def _tagger_rate(work_dir: Path, name: str, cleaned: list[CleanArticle], taggers: int, broker: str = "tansu") -> float:
+def _tagger_rate(work_dir: Path, name: str, cleaned: list[CleanArticle], taggers: int, broker: str = "tansu"
+                 ) -> tuple[float, CpuAccount]:
     """Articles/s of `taggers` tagger workers: they start on empty topics and settle into their group first,
-    then the pre-cleaned articles are produced onto articles.clean at once, timed until the last one is tagged."""
+    then the pre-cleaned articles are produced onto articles.clean at once, timed until the last one is tagged.
+    With it, the CPU each process spent meanwhile."""
     from kafka import KafkaConsumer, KafkaProducer, TopicPartition
 
     from schemas import topics
@@ -414,21 +461,27 @@ def _tagger_rate(work_dir: Path, name: str, cleaned: list[CleanArticle], taggers
                 for i, a in enumerate(cleaned[:8 * cfg.partitions])], 120)
         # Serialised before the clock starts: what is timed is the taggers, not this process's JSON.
         payloads = [(a.id.encode(), a.model_dump_json().encode()) for a in cleaned]
+        cpu = CpuAccount(_pipeline_pids(pipeline)).start()
         started = time.perf_counter()
         last = tagged(payloads, 600)
+        cpu.stop()
         prod.close()
         consumer.close()
-        return len(payloads) / (last - started)
+        return len(payloads) / (last - started), cpu
     finally:
         pipeline.stop()
 
 
 def run_scaling(report: Report, cleaned: list[CleanArticle], work_dir: Path, broker: str = "tansu") -> None:
-    one = _tagger_rate(work_dir, "one-tagger", cleaned, 1, broker)
-    two = _tagger_rate(work_dir, "two-taggers", cleaned, 2, broker)
+    one, _ = _tagger_rate(work_dir, "one-tagger", cleaned, 1, broker)
+    two, cpu = _tagger_rate(work_dir, "two-taggers", cleaned, 2, broker)
     report.figures["one_tagger_articles_per_s"] = round(one, 1)
     report.figures["two_taggers_articles_per_s"] = round(two, 1)
     report.figures["two_taggers_speedup"] = round(two / one, 2)
+    # The most two taggers could do on these cores, with the broker and the bench's own producer and consumer
+    # taking their share: the CPU the run spent, spread over every core, against one tagger's rate.
+    report.figures["two_taggers_cpu_s"] = cpu.spent
+    report.figures["two_taggers_cores_bound"] = round(len(cleaned) / cpu.shortest_wall_s() / one, 2)
 
 
 def run_transport(report: Report, raws: list[RawArticle], work_dir: Path, broker: str = "tansu") -> None:
