@@ -73,7 +73,9 @@ class Stage:
     budget_s: float = 10.0  # per message: a batch running past budget × its size is hung (/health fails)
     # At most this many per batch, below the configured batch_size: a stage that only sends to a topic pays little
     # per batch (one round of acknowledgements), and the next stage can start on its output only when the batch is
-    # done; the indexer pays a commit, its stories' search and its ties' fold per batch and keeps batch_size.
+    # done; the indexer pays a commit, its stories' search and its ties' update per batch and keeps batch_size
+    # (500: in a backfill the indexer is behind and takes full batches, and a tie's update costs with the tie's size
+    # whatever the batch's; live, batches go as soon as the broker has no more, so latency does not change).
     max_batch: int | None = None
 
     @property

@@ -13,8 +13,8 @@ own at the end of its body (so copies of one text are near-duplicates, as reprin
    window is the search store (services/indexer/placement.py): the indexer holds one batch whatever the archive.
 2. Register: N copies written to a fresh embedded store (plain writes), then `citydesk ties rebuild`'s function timed
    (read every article back, fold every tie, replace the register). Target (issue 14): under a minute for 10k.
-3. The stream's path for the same N: index_batch in batches of 100 (placement against the store, write, relabels,
-   ties folded), timed, with the process's peak RSS before and after.
+3. The stream's path for the same N: index_batch in the indexer's batches (CITYDESK_BATCH_SIZE, 500 by default:
+   placement against the store, write, relabels, ties updated), timed, with the process's peak RSS before and after.
 4. Cost on real pages (--cost): the stories' placement against the tagger, as `citydesk bench` measures it (best of
    three each, CPU), on the real-page dev set's cached pages and the seeds instead of the bench's short texts.
 """
@@ -98,6 +98,7 @@ def register(base: list[TaggedArticle], n: int) -> dict:
     from services.indexer.embedded import EmbeddedStore
     from services.indexer.placement import index_batch, rebuild_ties
     from services.indexer.store import SearchQuery
+    from services.settings import Settings
 
     articles = list(copies(base, n))
     out: dict = {"articles": n}
@@ -116,9 +117,10 @@ def register(base: list[TaggedArticle], n: int) -> dict:
         store = EmbeddedStore(Path(tmp) / "stream", writer=True)
         rss_before = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
         t = time.perf_counter()
-        for i in range(0, n, 100):
-            index_batch(store, articles[i:i + 100])
-        out.update(index_batch_s=round(time.perf_counter() - t, 1),
+        batch = Settings().batch_size
+        for i in range(0, n, batch):
+            index_batch(store, articles[i:i + batch])
+        out.update(batch=batch, index_batch_s=round(time.perf_counter() - t, 1),
                    index_batch_ms_per_article=round(1000 * (time.perf_counter() - t) / n, 2),
                    peak_rss_mb_before=round(rss_before),
                    peak_rss_mb_after=round(resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024),
