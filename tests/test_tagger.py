@@ -140,6 +140,12 @@ def test_one_syllable_cities_are_found_with_their_suffix_in_the_named_country():
     assert bonn.country == "DE" and bonn.name_en == "Bonn"  # not Vaughan, Canada
 
 
+def test_korea_china_is_not_hanzhong_and_other_spellings_find_their_city():
+    t = _tag_text("포항시, 블라디보스톡시 방문",
+                  "포항시는 러시아 블라디보스톡시를 방문해 한중 물류 협력과 별도로 항로 개설을 논의했다.")
+    assert {p.name for p in t.places if p.kind != "country"} == {"포항시", "블라디보스토크"}  # no 한중시 (Hanzhong)
+
+
 @pytest.mark.parametrize("sentence", ["그는 행정고시에 합격했다.", "첼시가 리그 경기에서 이겼다.", "모시 옷을 입고 오시라고 했다."])
 def test_two_syllable_words_ending_in_si_are_not_cities(sentence):
     assert [p.name for p in _tag_text("소식", sentence).places] == []
@@ -156,9 +162,17 @@ def test_two_syllable_words_ending_in_si_are_not_cities(sentence):
     # The surname alone, later, is the same person.
     ("가와카미 요시오 시즈오카현지사는 도청을 찾았다. 가와카미 지사는 협력을 약속했다.",
      {("가와카미 요시오", "시즈오카현지사")}),
+    # A foreign state before an office title (경제실장, 비서실장); 헤일 is also a Belgian town, not where he works.
+    ("유타주 대표단에는 존 헤일 유타주 경제실장과 케빈 모건 유타주 비서실장이 함께했다.",
+     {("헤일", "유타주 경제실장"), ("케빈 모건", "유타주 비서실장")}),
+    # A foreign name of four words in quotes; 리베라 is also a city in Uruguay.
+    ("목포시장과 ‘후안 카를로스 리베라 로페스’ 쿠스코 시장이 만났다.",
+     {("후안 카를로스 리베라 로페스", "쿠스코 시장")}),
 ])
 def test_people_with_their_affiliation_between_name_and_title(body, people):
-    assert {(p.name, p.role) for p in _tag_text("방문", body).people} == people
+    t = _tag_text("방문", body)
+    assert {(p.name, p.role) for p in t.people} == people
+    assert not {p.country for p in t.places} & {"BE", "UY"}  # the names' words are not places
 
 
 @pytest.mark.parametrize("body, people", [

@@ -49,8 +49,11 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
         prefix, role = split
         for filler in rules.prefix_fillers:
             prefix = prefix.removesuffix(filler)  # 용인특례시장: the mayor of 용인
-        if prefix and role in rules.ambiguous_roles and not _place_prefix(prefix, res):
-            continue  # 중국시장 → not a place + role: the Chinese market; 경제부시장, 무역국 부국장 are titles
+        if prefix and role in rules.ambiguous_roles and not _place_prefix(prefix, res) \
+                and words[i - 1][0].strip(",·") not in g.by_surface:
+            # 중국시장 → not a place + role: the Chinese market; 경제부시장, 무역국 부국장 are titles, and so is
+            # 유타주 경제실장, a place before it
+            continue
         # Between the name and its title may stand where the person belongs: 루오린 양강신구 당서기,
         # 김성희 광양시의회 부의장, 야스마사 주한 일본대사, 아드히카리 네팔 포카라시장.
         j = i - 1
@@ -59,8 +62,10 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
         while j >= 1 and len(affiliation_words) < 3 and _affiliation_word(words[j][0], res):
             # One foreign city or region at most, right before a bare title: in 마르틴 호른 프라이부르크 시장,
             # 호른 (a Dutch town) is the name. Countries and Korean governments may add to it (네팔 포카라시장).
+            # A title whose prefix is no place (경제실장, 비서실장) may follow a foreign place: 밸 헤일 유타주 경제실장.
             kinds = {e.kind for e in g.by_surface.get(words[j][0].strip(",·"), [])}
-            if kinds and not kinds & {"country", "korean_local_gov"} and (prefix or place_seen):
+            if kinds and not kinds & {"country", "korean_local_gov"} and (
+                    (prefix and _place_prefix(prefix, res)) or place_seen):
                 break
             place_seen = place_seen or bool(kinds)
             affiliation_words.insert(0, words[j][0])
@@ -73,14 +78,14 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
                 continue
         if name is None or name == reporter:
             continue
-        first = j
+        first = j - name.count(" ")  # a quoted name of several words ends at words[j]
         given = _foreign_given_name(words, j, name, res)
         if given is not None:
             name, first = f"{given} {name}", j - 1  # 다카시마 소이치로, 마르틴 호른
             more = _foreign_given_name(words, j - 1, given, res, shortest=1)
             if more is not None and max(len(w) for w in (more, *name.split())) <= 3:
                 name, first = f"{more} {name}", j - 2  # 옴 라주 파우델: three short words
-        elif name in g.by_surface:
+        elif name in g.by_surface and not _elsewhere(name, place_word, res):
             continue  # a lone place name before a role: 중국 시장 is the Chinese market
         place = prefix or place_word or ""
         full_role = " ".join([*affiliation_words, f"{prefix}{role}"])
@@ -175,6 +180,16 @@ def _place_prefix(prefix: str, res: Resources) -> bool:
     return prefix in g.by_surface or any(prefix + s in g.by_surface for s in res.rules.prefix_place_suffixes)
 
 
+def _elsewhere(name: str, place_word: str | None, res: Resources) -> bool:
+    """헤일 유타주 경제실장: a word the gazetteer has only in other countries than the place the person belongs to
+    is that person's name (헤일 is a Belgian town; the official is Utah's)."""
+    g = res.gazetteer
+    if place_word is None:
+        return False
+    belongs = {e.country for e in g.by_surface.get(place_word, [])}
+    return bool(belongs) and not belongs & {e.country for e in g.by_surface.get(name, [])}
+
+
 def _without_name_parts(found: dict[str, Person]) -> list[Person]:
     """가와가츠 지사 after 가와가츠 헤이타 시즈오카현지사: the same person, named once in full."""
     parts = {part for name in found if " " in name for part in name.split()}
@@ -242,11 +257,15 @@ def _name_before(words: list[tuple[str, int]], j: int, res: Resources) -> str | 
         # A quoted name, possibly with a space or comma inside: ‘커, 원저’
         parts = [word]
         k = j
-        while not parts[0].lstrip().startswith(tuple(_QUOTE_OPEN)) and k > 0 and len(parts) < 3:
+        while not parts[0].lstrip().startswith(tuple(_QUOTE_OPEN)) and k > 0 and len(parts) < 5:
             k -= 1
             parts.insert(0, words[k][0])
         joined = re.sub(r"[\s,·" + _QUOTE_OPEN + _QUOTE_CLOSE + "]", "", " ".join(parts))
-        return joined if re.fullmatch(r"[가-힣]{2,5}", joined) else None
+        if re.fullmatch(r"[가-힣]{2,5}", joined):
+            return joined
+        # ‘빅토르 휴고 리베라 차베즈’ 아레키파 시장: a foreign name of several words, quoted whole
+        spaced = re.sub("[" + _QUOTE_OPEN + _QUOTE_CLOSE + "]", "", " ".join(parts)).strip()
+        return spaced if re.fullmatch(r"[가-힣]{1,6}(?: [가-힣]{1,6}){1,4}", spaced) else None
     if word.endswith((",", "·")):
         return None  # 총리, 빈증성장, 투저우못시 서기장: a list item, not the name before the title
     word = word.strip(".")
