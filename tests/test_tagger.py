@@ -114,6 +114,17 @@ def test_a_ties_old_document_is_not_an_agreement_of_the_story():
     assert next(r for r in t.relations if r.partner == "캘리포니아주").kinds == ["sister_city"]
 
 
+def test_an_agreement_with_an_organisation_abroad_is_not_one_with_the_city():
+    t = _tag_text("전주시, 밀라노 방문",
+                  "전주시 대표단은 이탈리아 밀라노에서 현지 한인무역협회와의 업무협약(MOU)을 체결했다.")
+    assert next(r for r in t.relations if r.partner == "밀라노").kinds == ["visit"]
+
+
+def test_a_tie_proposed_is_not_a_tie_yet():
+    t = _tag_text("칠레 발파라이소, 여수와 자매결연 제안", "발파라이소시는 여수시에 자매결연을 제안하는 서한을 보냈다.")
+    assert all("sister_city" not in r.kinds for r in t.relations)
+
+
 def test_a_tie_being_pursued_is_not_a_tie_yet():
     t = _tag_text("세종시, 프라이부르크 방문", "세종시는 프라이부르크시를 방문하고 프라이부르크시와 우호도시 협약 체결을 추진하기로 했다.")
     assert next(r for r in t.relations if r.partner == "프라이부르크시").kinds == ["visit"]

@@ -78,6 +78,8 @@ def _cue_hits(sentence: Sentence, found: list[Cue], rules: Rules,
             continue  # 1993년 자매결연 협정을 맺은: the tie's old document, not an agreement of this story
         if kind == "agreement" and _began_tie(sentence.text, start, end, published_year, rules):
             continue  # 지난 2005년 … 교류 협약을 맺은 이래: where the tie began, its year may date it (_founding_year)
+        if kind == "agreement" and rules.agreement_with_organisation.search(sentence.text[max(0, start - 30):start]):
+            continue  # 한인과학기술인협회와의 업무협약: an organisation's agreement, not the partner city's
         if kind == "event" and rules.event_word_not.match(sentence.text, end):
             continue  # 공연단, 총회장: a troupe, an officer, not an event
         if kind == "event" and rules.past_marker.search(sentence.text[:start]):

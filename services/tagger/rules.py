@@ -50,6 +50,7 @@ class Rules:
     role_modifiers: frozenset[str]
     institution_suffixes: tuple[str, ...]
     past_marker: re.Pattern[str]
+    agreement_with_organisation: re.Pattern[str]
     korean_surnames: frozenset[str]
     place_suffixes: tuple[str, ...]
     place_followers: tuple[str, ...]
@@ -115,6 +116,7 @@ def load_rules() -> Rules:
             {c for cues in data["relation_cues"].values() for c in cues}, key=len, reverse=True))),
         cue_kind={c: kind for kind, cues in data["relation_cues"].items() for c in cues},
         past_marker=re.compile(data["past_marker"]),
+        agreement_with_organisation=re.compile(data["agreement_with_organisation"]),
         korean_surnames=frozenset(data["korean_surnames"]),
         place_suffixes=tuple(sorted(data["place_suffixes"], key=len, reverse=True)),
         # Longest first, so 시장 is tried before 시.
