@@ -120,6 +120,14 @@ def test_an_agreement_with_an_organisation_abroad_is_not_one_with_the_city():
     assert next(r for r in t.relations if r.partner == "밀라노").kinds == ["visit"]
 
 
+def test_a_korean_place_before_a_venue_is_where_it_is_not_a_party():
+    # 중구 is written twice, each time as where the hotel is: the district is no party of the agreement.
+    t = _tag_text("강서구, 바양주르흐구와 협약",
+                  "서울 강서구가 지난 10일 중구 프레지던트호텔에서 몽골 울란바토르시 바양주르흐구 구청장과 교류 협약을 "
+                  "체결했다. 강서구는 중구 프레지던트호텔에서 환영 오찬도 열었다.")
+    assert {r.korean_party for r in t.relations} == {"서울 강서구"}
+
+
 def test_a_tie_proposed_is_not_a_tie_yet():
     t = _tag_text("칠레 발파라이소, 여수와 자매결연 제안", "발파라이소시는 여수시에 자매결연을 제안하는 서한을 보냈다.")
     assert all("sister_city" not in r.kinds for r in t.relations)

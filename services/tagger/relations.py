@@ -146,7 +146,9 @@ def _paired_in_text(text: str, gov: Mention, partner: Mention, connectors: re.Pa
 
 def find_relations(text: str, sentences: list[Sentence], mentions: list[Mention], title_end: int,
                    published_year: int | None, rules: Rules, stand_ins: Sequence[Mention] = ()) -> list[Relation]:
-    acting = acting_govs(text, mentions)
+    # 아산 온양그랜드호텔에서: where a venue is, not a party.
+    acting = [m for m in acting_govs(text, mentions)
+              if m.start < title_end or not rules.venue_after_place.match(text, m.end)]
     # A government named once and not in the title is where something happens (구미에서 열리는 박람회),
     # not a party; one that acts is named again.
     named_often = Counter(m.entry.name for m in acting)

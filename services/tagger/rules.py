@@ -41,6 +41,7 @@ class Rules:
     at_place: re.Pattern[str]
     remote_markers: tuple[str, ...]
     locative_particles: tuple[str, ...]
+    venue_after_place: re.Pattern[str]
     signing_verbs: tuple[str, ...]
     ongoing_markers: tuple[str, ...]
     event_word_not: re.Pattern[str]
@@ -99,6 +100,7 @@ def load_rules() -> Rules:
         at_place=re.compile(data["at_place"]),
         remote_markers=tuple(data["remote_markers"]),
         locative_particles=tuple(data["locative_particles"]),
+        venue_after_place=re.compile(data["venue_after_place"]),
         signing_verbs=tuple(data["signing_verbs"]),
         ongoing_markers=tuple(data["ongoing_markers"]),
         event_word_not=re.compile(data["event_word_not"]),
