@@ -194,6 +194,13 @@ def test_people_with_their_affiliation_between_name_and_title(body, people):
     assert not {p.country for p in t.places} & {"BE", "UY"}  # the names' words are not places
 
 
+def test_a_governor_named_like_a_city_is_a_person():
+    # 오무라 is also a city of Nagasaki; a city has no governor (지사), so before one it is a name.
+    t = _tag_text("경북도, 아이치현 방문단 맞아", "경북도는 일본 아이치현의 오무라 지사가 경북을 찾았다고 밝혔다.")
+    assert ("오무라", "지사") in {(p.name, p.role) for p in t.people}
+    assert {p.name for p in t.places if p.kind != "country"} == {"경상북도", "아이치현"}
+
+
 @pytest.mark.parametrize("body, people", [
     # Officials inside an organisation: the prefix of their title is an office, not a place.
     ("배영철 대구시 국제통상과장은 협력을 강조했다.", {("배영철", "대구시 국제통상과장")}),

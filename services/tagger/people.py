@@ -67,14 +67,19 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
             if kinds and not kinds & {"country", "korean_local_gov"} and (
                     (prefix and _place_prefix(prefix, res)) or place_seen):
                 break
+            if not prefix and role in rules.region_roles and _only_a_city(words[j][0].strip(",·"), res):
+                break  # 오무라 지사: a city has no governor, so 오무라 is the name
             place_seen = place_seen or bool(kinds)
             affiliation_words.insert(0, words[j][0])
             j -= 1
         place_word = next((w for w in reversed(affiliation_words) if w in g.by_surface), None)
         name = _name_before(words, j, res)
+        # 아이치현의 오무라 지사: a word known only as a city, before a governor's title, is the governor's name.
+        governor = (j >= 0 and not prefix and not affiliation_words and role in rules.region_roles
+                    and _only_a_city(words[j][0], res))
         if name is None and j >= 0 and _bare_word(words[j][0], res):
             name = words[j][0]  # may still be the family half of a foreign name (그레고리 두세)
-            if _foreign_given_name(words, j, name, res) is None:
+            if _foreign_given_name(words, j, name, res) is None and not governor:
                 continue
         if name is None or name == reporter:
             continue
@@ -85,7 +90,7 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
             more = _foreign_given_name(words, j - 1, given, res, shortest=1)
             if more is not None and max(len(w) for w in (more, *name.split())) <= 3:
                 name, first = f"{more} {name}", j - 2  # 옴 라주 파우델: three short words
-        elif name in g.by_surface and not _elsewhere(name, place_word, res):
+        elif name in g.by_surface and not _elsewhere(name, place_word, res) and not governor:
             continue  # a lone place name before a role: 중국 시장 is the Chinese market
         place = prefix or place_word or ""
         full_role = " ".join([*affiliation_words, f"{prefix}{role}"])
@@ -188,6 +193,12 @@ def _elsewhere(name: str, place_word: str | None, res: Resources) -> bool:
         return False
     belongs = {e.country for e in g.by_surface.get(place_word, [])}
     return bool(belongs) and not belongs & {e.country for e in g.by_surface.get(name, [])}
+
+
+def _only_a_city(word: str, res: Resources) -> bool:
+    """오무라 is only a city's name: before a governor's title it is the governor's name."""
+    kinds = {e.kind for e in res.gazetteer.by_surface.get(word, [])}
+    return kinds == {"foreign_city"}
 
 
 def _without_name_parts(found: dict[str, Person]) -> list[Person]:

@@ -42,6 +42,7 @@ class Rules:
     remote_markers: tuple[str, ...]
     locative_particles: tuple[str, ...]
     venue_after_place: re.Pattern[str]
+    region_roles: frozenset[str]
     signing_verbs: tuple[str, ...]
     ongoing_markers: tuple[str, ...]
     event_word_not: re.Pattern[str]
@@ -101,6 +102,7 @@ def load_rules() -> Rules:
         remote_markers=tuple(data["remote_markers"]),
         locative_particles=tuple(data["locative_particles"]),
         venue_after_place=re.compile(data["venue_after_place"]),
+        region_roles=frozenset(data["region_roles"]),
         signing_verbs=tuple(data["signing_verbs"]),
         ongoing_markers=tuple(data["ongoing_markers"]),
         event_word_not=re.compile(data["event_word_not"]),
