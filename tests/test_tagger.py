@@ -147,6 +147,14 @@ def test_a_visit_to_several_countries_reaches_each_partner_there():
     assert kinds["기타큐슈시"] == {"sister_city", "visit"} and kinds["톈진시"] == {"friendship_city", "visit"}
 
 
+def test_a_township_named_after_a_city_is_its_own_partner():
+    # Montgomery Township, New Jersey, is not Montgomery, Alabama.
+    t = _tag_text("거창군, 몽고메리 타운십과 자매결연", "거창군은 미국 뉴저지주 몽고메리 타운십과 자매결연을 맺었다.")
+    assert {r.partner for r in t.relations} == {"몽고메리 타운십"}
+    township = next(p for p in t.places if p.name == "몽고메리 타운십")
+    assert township.country == "US" and township.location is None  # no coordinates rather than Alabama's
+
+
 def test_provinces_and_states_are_partners_with_coordinates():
     t = _tag_text("제주도, 하와이주와 자매결연 40주년", "제주도와 하와이주는 1986년 자매결연을 맺었다.")
     hawaii = next(p for p in t.places if p.name == "하와이주")

@@ -21,11 +21,25 @@ def find_mentions(doc: Document, res: Resources) -> None:
     found = g.find(doc.text, doc.tokens)
     found += resolve_district(doc.text, found, g.districts)
     found += inferred_foreign_places(doc.text, found, res)
-    found = [_as_city(m, g) for m in found]
+    found = [_as_city(_local_unit(doc.text, m, res), g) for m in found]
     person_names = {p.name for p in doc.people}  # 상홍군 구장: a name written again is still a name
     doc.mentions = sorted((m for m in found if m.surface not in person_names
                            and not any(start <= m.start and m.end <= end for start, end in doc.name_spans)),
                           key=lambda m: m.start)
+
+
+def _local_unit(text: str, m: Mention, res: Resources) -> Mention:
+    """몽고메리 타운십, 버겐 카운티: a county or township named after a place (Montgomery, Alabama) is another place."""
+    if m.entry.kind not in ("foreign_city", "foreign_region"):
+        return m
+    unit = next((u for u in res.rules.local_unit_words if text.startswith(f" {u}", m.end)), None)
+    if unit is None:
+        return m
+    end = m.end + 1 + len(unit)
+    known = res.gazetteer.by_surface.get(f"{m.surface}{unit}") or res.gazetteer.by_surface.get(f"{m.surface} {unit}")
+    entry = known[0] if known else Entry(name=f"{m.surface} {unit}", kind="foreign_city", country=m.entry.country,
+                                         name_en=None, lat=None, lon=None)
+    return Mention(entry, text[m.start:end], m.start, end)
 
 
 def _as_city(m: Mention, g: Gazetteer) -> Mention:

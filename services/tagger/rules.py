@@ -26,6 +26,7 @@ class Rules:
     planned_sentence: re.Pattern[str]
     inferred_place: re.Pattern[str]
     inferred_place_not: tuple[str, ...]
+    local_unit_words: tuple[str, ...]
     ambiguous_roles: frozenset[str]
     prefix_place_suffixes: tuple[str, ...]
     prefix_fillers: tuple[str, ...]
@@ -86,6 +87,7 @@ def load_rules() -> Rules:
         planned_sentence=re.compile(data["planned_sentence"]),
         inferred_place=re.compile(data["inferred_place"]),
         inferred_place_not=tuple(data["inferred_place_not"]),
+        local_unit_words=tuple(data["local_unit_words"]),
         ambiguous_roles=frozenset(data["ambiguous_roles"]),
         prefix_place_suffixes=tuple(data["prefix_place_suffixes"]),
         prefix_fillers=tuple(data["prefix_fillers"]),
