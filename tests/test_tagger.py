@@ -128,6 +128,20 @@ def test_a_korean_place_before_a_venue_is_where_it_is_not_a_party():
     assert {r.korean_party for r in t.relations} == {"서울 강서구"}
 
 
+@pytest.mark.parametrize("body, kinds", [
+    # Told as a condition or as what comes next: no agreement in this story.
+    ("제주도와 발리주가 우호 협정이 체결되면 관광 교류가 크게 늘 것으로 보인다.", []),
+    ("발리주 대표단의 방문은 다음 달 열릴 제주도와 발리주 간 우호교류 협약 체결에 앞서 마련됐다.", ["visit"]),
+    # Signed long ago: the tie's years, not a signing of this story.
+    ("제주도와 발리주는 자매결연을 맺은 뒤 20년 동안 관광 교류를 이어 왔다고 밝혔다.", ["sister_city"]),
+    # The universities' memorandum, and the same memorandum again later in the sentence.
+    ("제주도지사는 발리주를 찾아 제주대학교와 우다야나 대학 간 학술교류 MOU 체결식에 참석해 협정을 축하했다.", ["visit"]),
+])
+def test_agreements_not_made_by_the_governments_in_this_story(body, kinds):
+    t = _tag_text("제주도, 발리주와 교류", body)
+    assert [k for r in t.relations if r.partner == "발리주" for k in r.kinds] == kinds
+
+
 def test_a_tie_proposed_is_not_a_tie_yet():
     t = _tag_text("칠레 발파라이소, 여수와 자매결연 제안", "발파라이소시는 여수시에 자매결연을 제안하는 서한을 보냈다.")
     assert all("sister_city" not in r.kinds for r in t.relations)

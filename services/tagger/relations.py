@@ -67,6 +67,9 @@ def _cue_hits(sentence: Sentence, found: list[Cue], rules: Rules,
     years = [int(y) for y in _YEAR.findall(sentence.text)]
     told_as_past = (bool(years) and (published_year is None or min(years) < published_year)) \
         or bool(rules.tie_age.search(sentence.text)) or any(w in sentence.text for w in rules.last_year_words)
+    # 협회와의 업무협약 … 협정을 축하했다: an organisation's agreement, and the sentence's other agreement cues with it
+    organisations = any(kind == "agreement" and rules.agreement_with_organisation.search(
+        sentence.text[max(0, start - 30):start]) for kind, start, _ in found)
     hits = []
     for kind, start, end in found:
         after = sentence.text[end:end + rules.planned_window]
@@ -78,7 +81,7 @@ def _cue_hits(sentence: Sentence, found: list[Cue], rules: Rules,
             continue  # 1993년 자매결연 협정을 맺은: the tie's old document, not an agreement of this story
         if kind == "agreement" and _began_tie(sentence.text, start, end, published_year, rules):
             continue  # 지난 2005년 … 교류 협약을 맺은 이래: where the tie began, its year may date it (_founding_year)
-        if kind == "agreement" and rules.agreement_with_organisation.search(sentence.text[max(0, start - 30):start]):
+        if kind == "agreement" and organisations:
             continue  # 한인과학기술인협회와의 업무협약: an organisation's agreement, not the partner city's
         if kind == "event" and rules.event_word_not.match(sentence.text, end):
             continue  # 공연단, 총회장: a troupe, an officer, not an event
