@@ -16,7 +16,7 @@ import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from schemas import RawArticle, RegisterEntry
+from schemas import Named, Person, RawArticle, RegisterEntry
 from services.cleaner import clean
 from services.stories.evaluation import assign
 from services.tagger import tag
@@ -139,8 +139,14 @@ def test_a_tie_updated_step_by_step_equals_the_fold_of_its_final_articles(seed_a
         article_id = f"a{step[1]}"
         if step[0] == "store":
             names_it = step[2]
+            # Articles that differ in date (not in id order, two on one day), outlet, people and events, so that
+            # the fold's orders (people and events first seen, outlets, latest coordinates) are exercised.
+            i = step[1]
             article = source.model_copy(update={
-                "id": article_id, "published_at": source.published_at + step[1] * day, "story_id": f"s-{article_id}",
+                "id": article_id, "published_at": source.published_at + (i * 3 % 4) * day, "story_id": f"s-{article_id}",
+                "outlet": f"outlet-{i % 3}",
+                "people": [*source.people[i % 2:], Person(name=f"인물{i}", role="시장", affiliation=key[i % 2])],
+                "events": [*source.events, Named(name=f"행사{i % 3}")],
                 "relations": source.relations if names_it else [r for r in source.relations
                                                                if (r.korean_party, r.partner) != key]})
             versions[article_id] = article

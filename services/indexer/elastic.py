@@ -250,17 +250,19 @@ class ElasticsearchStore(ArticleStore):
                 if len(batch) > 1:
                     half = len(batch) // 2
                     first, second = self._bulk(batch[:half], fingerprints), self._bulk(batch[half:], fingerprints)
-                    return WriteResult(first.written + second.written, first.rejected + second.rejected)
+                    return WriteResult(first.written + second.written, first.rejected + second.rejected,
+                                       first.stale + second.stale)
                 kind = "request_entity_too_large" if status == 413 else "bulk_request_refused"
                 return WriteResult(0, [Rejection(batch[0].id, kind, f"HTTP {status}: {_reason(exc)}"[:2000])])
             raise StoreMisconfigured(f"Elasticsearch refused the bulk request with {status}: {_reason(exc)}") from exc
-        rejected = []
+        rejected, stale = [], []
         for item in resp["items"]:
             info = next(iter(item.values()))
             status = info.get("status", 200)
             if status < 300:
                 continue
             if status == 409:  # version conflict: a newer version of the article is stored; nothing to write
+                stale.append(info.get("_id", ""))
                 continue
             if status in RETRYABLE_ITEM_STATUS:
                 raise StoreUnavailable(f"Elasticsearch answered {status} for {info.get('_id')}: "
@@ -268,7 +270,7 @@ class ElasticsearchStore(ArticleStore):
             err = info.get("error") or {}
             kind = err.get("type", "es_error") if isinstance(err, dict) else "es_error"
             rejected.append(Rejection(info.get("_id", ""), kind, json.dumps(err, ensure_ascii=False)[:2000]))
-        return WriteResult(written=len(batch) - len(rejected), rejected=rejected)
+        return WriteResult(written=len(batch) - len(rejected) - len(stale), rejected=rejected, stale=stale)
 
     def search(self, query: SearchQuery) -> SearchResults:
         body = search_body(query)

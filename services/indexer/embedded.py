@@ -152,7 +152,7 @@ class EmbeddedStore(ArticleStore):
             self._writer.delete_documents_by_term("id", article.id)
             self._writer.add_document(self._document(article, fields["story_keys"], fields["story_signature"]))
         self._commit()
-        return WriteResult(written=len(batch) - len(stale))
+        return WriteResult(written=len(batch) - len(stale), stale=sorted(stale))
 
     @contextmanager
     def one_commit(self) -> Iterator[None]:
@@ -561,6 +561,11 @@ class EmbeddedStore(ArticleStore):
             out.flush()
             os.fsync(out.fileno())
         os.replace(scratch, path)
+        directory = os.open(self.directory, os.O_RDONLY)
+        try:
+            os.fsync(directory)  # the rename itself survives a power loss, as tantivy's commit does
+        finally:
+            os.close(directory)
 
     def close(self) -> None:
         for name in ("_writer", "_ties_writer"):

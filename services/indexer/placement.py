@@ -149,7 +149,8 @@ def index_batch(store: ArticleStore, batch: list[TaggedArticle], params: StoryPa
     fps, plan, labelled = place_batch(store, batch, params)
     with store.one_commit():  # the batch and its relabels land together (embedded: one commit)
         result = store.write(labelled, fingerprints={fp.article_id: fp for fp in fps})
-        rejected = {r.article_id for r in result.rejected}
+        # Refused, or older than the stored version (a replay): the store keeps what it had, and so do the ties
+        rejected = {r.article_id for r in result.rejected} | set(result.stale)
         written = {a.id for a in labelled if a.id not in rejected}
         for a in labelled:
             if a.id in written:
@@ -216,7 +217,7 @@ def update_ties(store: ArticleStore, tie_ids: set[str], pending: set[str], artic
     ties, gone = [], []
     for tie_id in sorted(tie_ids | pending):
         tie = stored.get(tie_id)
-        if tie is not None and all(e.whole for e in tie.evidence):
+        if tie is not None and tie.evidence and all(e.whole for e in tie.evidence):
             tie = updated(tie, articles, relabelled)
         else:
             tie = _from_articles(store, tie_id)

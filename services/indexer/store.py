@@ -87,6 +87,8 @@ class Rejection:
 class WriteResult:
     written: int = 0
     rejected: list[Rejection] = field(default_factory=list)
+    # Ids not written because the store holds a newer version (a replay): not an error, and not the article now
+    stale: list[str] = field(default_factory=list)
 
 
 class StoreUnavailable(RuntimeError):

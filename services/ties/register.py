@@ -104,6 +104,7 @@ def fold_evidence(key: tuple[str, str], evidence: Iterable[TieEvidence], registe
         korean_location = e.korean_location or korean_location
         partner_location = e.partner_location or partner_location
     dates = [e.published_at for e in evidence if e.published_at]
+    # The first article's, in time order, that gives one (articles agree but for a rare unknown country)
     country = next((e.partner_country for e in evidence if e.partner_country), "")
     tie = Tie(
         id=tie_id(*key), korean_party=key[0], partner=key[1], partner_country=country,
