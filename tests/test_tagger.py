@@ -1,5 +1,7 @@
 """The tagger on the seeds (scored against shared/gold) and on sentences that fooled earlier prototypes."""
 
+from datetime import datetime
+
 import pytest
 
 from schemas import CleanArticle, RawArticle
@@ -140,6 +142,30 @@ def test_a_korean_place_before_a_venue_is_where_it_is_not_a_party():
 def test_agreements_not_made_by_the_governments_in_this_story(body, kinds):
     t = _tag_text("제주도, 발리주와 교류", body)
     assert [k for r in t.relations if r.partner == "발리주" for k in r.kinds] == kinds
+
+
+@pytest.mark.parametrize("body, kinds", [
+    # What the rules above must leave alone.
+    ("제주도와 발리주는 우호 협정이 체결되면서 관광 교류를 크게 늘렸다.", ["friendship_city", "agreement"]),
+    ("제주도와 발리주는 우호 협정 체결식에 앞서 환담했다.", ["friendship_city", "agreement"]),
+    ("제주도와 발리주는 자매결연 후속 사업을 제안했다.", ["sister_city"]),
+    ("제주도는 발리주 및 현지 기업과 함께 업무협약을 체결했다.", ["agreement"]),
+    ("제주도는 발리주와 2025년 간담회를 열고 자매결연 협정을 체결했다.", ["sister_city", "agreement"]),
+    ("제주도와 발리주는 앞으로 5년간 교류하기로 하고 자매결연 협정을 체결했다.", ["sister_city", "agreement"]),
+])
+def test_the_agreement_rules_leave_signings_of_this_story_alone(body, kinds):
+    t = tag(CleanArticle(id="t", title="제주도, 발리주와 교류", body=body, published_at=datetime(2025, 5, 1)))
+    assert [k for r in t.relations if r.partner == "발리주" for k in r.kinds] == kinds
+
+
+def test_a_branch_office_named_after_a_city_leaves_the_city_a_place():
+    t = _tag_text("부산시, 오사카 방문", "부산시는 오사카시를 방문했다. 한국관광공사 오사카 지사는 부산시와 협력하기로 했다.")
+    assert "오사카" not in {p.name for p in t.people} and "오사카시" in {p.name for p in t.places}
+
+
+def test_a_mission_abroad_is_not_the_place_it_is_named_after():
+    t = _tag_text("함양군, 미국 방문", "함양군은 뉴욕총영사관의 도움으로 미국 몽고메리 타운십과 자매결연을 맺었다.")
+    assert {r.partner for r in t.relations} == {"몽고메리 타운십"}
 
 
 def test_a_tie_proposed_is_not_a_tie_yet():

@@ -50,9 +50,10 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
         for filler in rules.prefix_fillers:
             prefix = prefix.removesuffix(filler)  # 용인특례시장: the mayor of 용인
         if prefix and role in rules.ambiguous_roles and not _place_prefix(prefix, res) \
-                and words[i - 1][0].strip(",·") not in g.by_surface:
+                and not {e.kind for e in g.by_surface.get(words[i - 1][0].strip(",·"), [])} & {
+                    "foreign_city", "foreign_region"}:
             # 중국시장 → not a place + role: the Chinese market; 경제부시장, 무역국 부국장 are titles, and so is
-            # 유타주 경제실장, a place before it
+            # 유타주 경제실장, a foreign region or city before it (베트남 유통시장 stays a market)
             continue
         # Between the name and its title may stand where the person belongs: 루오린 양강신구 당서기,
         # 김성희 광양시의회 부의장, 야스마사 주한 일본대사, 아드히카리 네팔 포카라시장.
@@ -67,16 +68,15 @@ def find_people(text: str, reporter: str | None, res: Resources) -> tuple[list[P
             if kinds and not kinds & {"country", "korean_local_gov"} and (
                     (prefix and _place_prefix(prefix, res)) or place_seen):
                 break
-            if not prefix and role in rules.region_roles and _only_a_city(words[j][0].strip(",·"), res):
-                break  # 오무라 지사: a city has no governor, so 오무라 is the name
+            if _governor_named_like_a_city(words, j, prefix, role, res):
+                break  # 아이치현의 오무라 지사: a city has no governor, so 오무라 is the name
             place_seen = place_seen or bool(kinds)
             affiliation_words.insert(0, words[j][0])
             j -= 1
         place_word = next((w for w in reversed(affiliation_words) if w in g.by_surface), None)
         name = _name_before(words, j, res)
         # 아이치현의 오무라 지사: a word known only as a city, before a governor's title, is the governor's name.
-        governor = (j >= 0 and not prefix and not affiliation_words and role in rules.region_roles
-                    and _only_a_city(words[j][0], res))
+        governor = j >= 0 and not affiliation_words and _governor_named_like_a_city(words, j, prefix, role, res)
         if name is None and j >= 0 and _bare_word(words[j][0], res):
             name = words[j][0]  # may still be the family half of a foreign name (그레고리 두세)
             if _foreign_given_name(words, j, name, res) is None and not governor:
@@ -195,10 +195,17 @@ def _elsewhere(name: str, place_word: str | None, res: Resources) -> bool:
     return bool(belongs) and not belongs & {e.country for e in g.by_surface.get(name, [])}
 
 
-def _only_a_city(word: str, res: Resources) -> bool:
-    """오무라 is only a city's name: before a governor's title it is the governor's name."""
-    kinds = {e.kind for e in res.gazetteer.by_surface.get(word, [])}
-    return kinds == {"foreign_city"}
+def _governor_named_like_a_city(words: list[tuple[str, int]], j: int, prefix: str, role: str,
+                                res: Resources) -> bool:
+    """아이치현의 오무라 지사: a word known only as a city, after a region or country, before a governor's title, is
+    the governor's name (a city has no governor). After anything else (한국관광공사 오사카 지사: a branch office) the
+    city stays a city."""
+    g, rules = res.gazetteer, res.rules
+    if prefix or role not in rules.region_roles or j < 1:
+        return False
+    kinds = {e.kind for e in g.by_surface.get(words[j][0].strip(",·"), [])}
+    before = {e.kind for e in g.by_surface.get(rules.strip_particles(words[j - 1][0].strip(",·")), [])}
+    return kinds == {"foreign_city"} and bool(before & {"foreign_region", "country"})
 
 
 def _without_name_parts(found: dict[str, Person]) -> list[Person]:

@@ -21,7 +21,8 @@ def find_mentions(doc: Document, res: Resources) -> None:
     found = g.find(doc.text, doc.tokens)
     found += resolve_district(doc.text, found, g.districts)
     found += inferred_foreign_places(doc.text, found, res)
-    found = [_as_city(_local_unit(doc.text, m, res), g) for m in found]
+    found = [_as_city(_local_unit(doc.text, m, res), g) for m in found
+             if m.entry.kind == "korean_local_gov" or not doc.text.startswith(res.rules.missions_abroad, m.end)]
     person_names = {p.name for p in doc.people}  # 상홍군 구장: a name written again is still a name
     doc.mentions = sorted((m for m in found if m.surface not in person_names
                            and not any(start <= m.start and m.end <= end for start, end in doc.name_spans)),

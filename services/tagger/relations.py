@@ -68,13 +68,15 @@ def _cue_hits(sentence: Sentence, found: list[Cue], rules: Rules,
     told_as_past = (bool(years) and (published_year is None or min(years) < published_year)) \
         or bool(rules.tie_age.search(sentence.text)) or any(w in sentence.text for w in rules.last_year_words)
     # 협회와의 업무협약 … 협정을 축하했다: an organisation's agreement, and the sentence's other agreement cues with it
-    organisations = any(kind == "agreement" and rules.agreement_with_organisation.search(
-        sentence.text[max(0, start - 30):start]) for kind, start, _ in found)
+    organisations = any(kind == "agreement" and _with_organisation(sentence.text[max(0, start - 30):start], rules)
+                        for kind, start, _ in found)
     hits = []
     for kind, start, end in found:
         after = sentence.text[end:end + rules.planned_window]
         if kind in (*TIES, "agreement") and any(p in after for p in rules.planned_markers):
             continue  # 우호도시 협약 체결을 추진하기로: not a tie yet
+        if kind in TIES and after.startswith(rules.proposal_markers):
+            continue  # 자매결연 제안: proposed, not made
         document_of_tie = kind == "agreement" and any(k in TIES and 0 <= start - e <= rules.tie_document_window
                                                       for k, _, e in found)
         if document_of_tie and told_as_past:
@@ -96,6 +98,13 @@ def _cue_hits(sentence: Sentence, found: list[Cue], rules: Rules,
                 and not any(w in after for w in rules.ongoing_markers)):  # 맺고 있는: a standing tie, not a signing
             hits.append(("agreement", sentence.start + start))  # 자매결연을 맺었다 / 우호협약을 체결: signed now
     return hits
+
+
+def _with_organisation(before: str, rules: Rules) -> bool:
+    """협회와의 업무협약: the agreement is the organisation's, unless the organisation is one of several parties
+    (청두시 및 현지 기업과)."""
+    m = rules.agreement_with_organisation.search(before)
+    return m is not None and not any(c in before[:m.start()] for c in ("및", "·"))
 
 
 def _dated_before(text: str, position: int, published_year: int | None, window: int) -> int | None:

@@ -16,6 +16,7 @@ class Rules:
     relation_cues: dict[str, tuple[str, ...]]
     tie_document_window: int
     planned_markers: tuple[str, ...]
+    proposal_markers: tuple[str, ...]
     planned_window: int
     exchange_cues: tuple[str, ...]
     event_suffixes: tuple[str, ...]
@@ -27,6 +28,7 @@ class Rules:
     inferred_place: re.Pattern[str]
     inferred_place_not: tuple[str, ...]
     local_unit_words: tuple[str, ...]
+    missions_abroad: tuple[str, ...]
     ambiguous_roles: frozenset[str]
     prefix_place_suffixes: tuple[str, ...]
     prefix_fillers: tuple[str, ...]
@@ -76,6 +78,7 @@ def load_rules() -> Rules:
         relation_cues={k: tuple(v) for k, v in data["relation_cues"].items()},
         tie_document_window=data["tie_document_window"],
         planned_markers=tuple(data["planned_markers"]),
+        proposal_markers=tuple(data["proposal_markers"]),
         planned_window=data["planned_window"],
         exchange_cues=tuple(data["exchange_cues"]),
         event_suffixes=tuple(data["event_suffixes"]),
@@ -88,6 +91,7 @@ def load_rules() -> Rules:
         inferred_place=re.compile(data["inferred_place"]),
         inferred_place_not=tuple(data["inferred_place_not"]),
         local_unit_words=tuple(data["local_unit_words"]),
+        missions_abroad=tuple(data["missions_abroad"]),
         ambiguous_roles=frozenset(data["ambiguous_roles"]),
         prefix_place_suffixes=tuple(data["prefix_place_suffixes"]),
         prefix_fillers=tuple(data["prefix_fillers"]),
