@@ -9,7 +9,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from schemas import RawArticle
-from services.cleaner import CleaningError, analyze
+from services.cleaner import CleaningError, analyze, clean
 from services.cleaner.core import clean_text, normalize_line
 from services.cleaner.dates import labelled_date, parse_date, standalone_datetime
 from services.cleaner.metadata import copyright_outlet, masthead_outlet, parse_byline, parse_dateline
@@ -71,6 +71,24 @@ def test_korean_date_formats(text, expected):
 def test_labelled_dates_before_or_after_their_label(line, expected):
     value = labelled_date(line, ("입력", "등록", "작성일"))
     assert (value.isoformat() if value else None) == expected
+
+
+@pytest.mark.parametrize("url, expected", [
+    ("https://news.example.kr/News/Read/201802061641350369", "2018-02-06"),  # date, time and a serial
+    ("https://news.example.kr/2019/06/13/sister-city/", "2019-06-13"),
+    ("https://news.example.kr/view.php?idxno=20210304000123", "2021-03-04"),
+    ("https://news.example.kr/newsview.php?ncode=1065582235408320", None),  # a serial, no date
+    ("https://news.example.kr/view/20231301", None),  # no 13th month
+])
+def test_a_page_without_a_date_in_its_text_takes_the_day_of_its_address(url, expected):
+    c = clean(RawArticle(id="u", url=url, body="대구시, 청두시와 교류 확대\n\n대구시는 청두시와 로봇 산업 교류를 늘리기로 했다고 밝혔다."))
+    assert (c.published_at.date().isoformat() if c.published_at else None) == expected
+
+
+def test_a_date_in_the_text_wins_over_the_address():
+    c = clean(RawArticle(id="u", url="https://news.example.kr/News/Read/201802061641350369",
+                         body="대구시, 청두시와 교류 확대\n\n입력 2018.02.07 09:30\n\n대구시는 청두시와 로봇 산업 교류를 늘리기로 했다."))
+    assert c.published_at.isoformat() == "2018-02-07T09:30:00+09:00"
 
 
 def test_a_date_alone_counts_only_with_a_time():

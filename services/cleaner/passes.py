@@ -39,6 +39,7 @@ from datetime import datetime
 from urllib.parse import urlsplit
 
 from services.cleaner.dates import (
+    KST,
     first_datetime_with_time,
     labelled_date,
     labelled_date_and_time,
@@ -227,6 +228,19 @@ def find_dates(page: Page) -> None:
             line.reason = line.reason or R.byline
     if meta.published_at is None and best:
         meta.published_at = best[min(best)]
+    if meta.published_at is None and page.url:
+        meta.published_at = url_date(urlsplit(page.url).path + "?" + urlsplit(page.url).query, pats)
+
+
+def url_date(address: str, pats: Patterns) -> datetime | None:
+    """The day an article's address carries (hankookilbo.com/News/Read/201802061641350369: 2018-02-06), at
+    midnight KST; None when it carries none or an impossible one."""
+    for m in pats.url_date.finditer(address):
+        try:
+            return datetime(int(m[1]), int(m[2]), int(m[3]), tzinfo=KST)
+        except ValueError:
+            continue
+    return None
 
 
 def _dated_line(text: str) -> bool:

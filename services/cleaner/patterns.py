@@ -52,6 +52,7 @@ class Patterns:
     lead_stamp: re.Pattern[str]
     credit_labels: frozenset[str]
     published_labels: tuple[str, ...]
+    url_date: re.Pattern[str]
     updated_labels: tuple[str, ...]
     outlet_suffixes: tuple[str, ...]
     known_outlets: frozenset[str]
@@ -167,6 +168,7 @@ def load_patterns(path: Path = PATTERNS_FILE) -> Patterns:
         lead_stamp=re.compile(byline["lead_stamp"]),
         credit_labels=frozenset(byline["credit_labels"]),
         published_labels=tuple(data["dates"]["published_labels"]),
+        url_date=re.compile(data["dates"]["url_date"]),
         updated_labels=tuple(data["dates"]["updated_labels"]),
         outlet_suffixes=tuple(outlet["suffixes"]),
         known_outlets=frozenset(outlet["known"]),
