@@ -300,7 +300,7 @@ class CpuAccount:
         return self.spent
 
     def shortest_wall_s(self) -> float:
-        return sum(self.spent.values()) / (os.cpu_count() or 1)
+        return sum(self.spent.values()) / len(os.sched_getaffinity(0))  # the cores this machine lets us use
 
 
 def _vm_hwm_mb(pid: int) -> float:
