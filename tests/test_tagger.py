@@ -168,6 +168,12 @@ def test_a_mission_abroad_is_not_the_place_it_is_named_after():
     assert {r.partner for r in t.relations} == {"몽고메리 타운십"}
 
 
+def test_a_partnership_between_governments_is_a_friendship_tie_with_its_year():
+    t = _tag_text("양구군, 獨 뮌헨시와 교류", "양구군과 독일 뮌헨시는 2015년부터 파트너십을 맺어 오고 있다.")
+    rel = next(r for r in t.relations if r.partner == "뮌헨")
+    assert rel.kinds == ["friendship_city"] and rel.since == 2015
+
+
 def test_a_tie_proposed_is_not_a_tie_yet():
     t = _tag_text("칠레 발파라이소, 여수와 자매결연 제안", "발파라이소시는 여수시에 자매결연을 제안하는 서한을 보냈다.")
     assert all("sister_city" not in r.kinds for r in t.relations)
