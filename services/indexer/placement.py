@@ -190,16 +190,7 @@ def index_batch(store: ArticleStore, batch: list[TaggedArticle], params: StoryPa
 
 def refresh_ties(store: ArticleStore, tie_ids: Iterable[str]) -> tuple[list[Tie], list[str]]:
     """Fold these ties again from the store's current articles; write them, delete those no article names."""
-    ties, gone = [], []
-    for tie_id in sorted(set(tie_ids)):
-        tie = _from_articles(store, tie_id)
-        if tie is None:
-            gone.append(tie_id)
-        else:
-            ties.append(tie)
-    if ties or gone:
-        store.write_ties(ties, delete=gone)
-    return ties, gone
+    return _write_folded(store, ((tie_id, _from_articles(store, tie_id)) for tie_id in sorted(set(tie_ids))))
 
 
 def _from_articles(store: ArticleStore, tie_id: str) -> Tie | None:
@@ -211,16 +202,23 @@ def update_ties(store: ArticleStore, tie_ids: set[str], pending: set[str], artic
                 relabelled: dict[str, str]) -> tuple[list[Tie], list[str]]:
     """The touched ties updated from the batch's written articles and the relabelled articles' stories alone
     (services.ties.updated), where one indexer writes the store. A tie is folded from all its articles instead when
-    it is new to the register (its articles are the batch's), was stored before ties kept whole contributions, or was
-    left pending by a crash."""
+    it is new to the register (its articles are the batch's), was stored before ties kept whole contributions or
+    without evidence (registered, no news), or was left pending by a crash."""
     stored = store.get_ties(sorted(tie_ids - pending))
-    ties, gone = [], []
-    for tie_id in sorted(tie_ids | pending):
+
+    def current(tie_id: str) -> Tie | None:
         tie = stored.get(tie_id)
         if tie is not None and tie.evidence and all(e.whole for e in tie.evidence):
-            tie = updated(tie, articles, relabelled)
-        else:
-            tie = _from_articles(store, tie_id)
+            return updated(tie, articles, relabelled)
+        return _from_articles(store, tie_id)
+
+    return _write_folded(store, ((tie_id, current(tie_id)) for tie_id in sorted(tie_ids | pending)))
+
+
+def _write_folded(store: ArticleStore, folded: Iterable[tuple[str, Tie | None]]) -> tuple[list[Tie], list[str]]:
+    """Write the ties folded, delete those that came out empty (no article names them any more)."""
+    ties, gone = [], []
+    for tie_id, tie in folded:
         if tie is None:
             gone.append(tie_id)
         else:
