@@ -45,7 +45,6 @@ from services.stories.window import MemoryWindow
 from services.ties import build, fold, story_of, ties_of, updated
 
 log = logging.getLogger("citydesk.indexer")
-TIES_AT_ONCE = 8  # ties read, updated and written together (update_ties)
 Labels = tuple[str, str | None]  # (story_id, duplicate_of)
 
 
@@ -200,26 +199,20 @@ def _from_articles(store: ArticleStore, tie_id: str) -> Tie | None:
 
 
 def update_ties(store: ArticleStore, tie_ids: set[str], pending: set[str], articles: list[TaggedArticle],
-                relabelled: dict[str, str]) -> tuple[int, int]:
+                relabelled: dict[str, str]) -> tuple[list[Tie], list[str]]:
     """The touched ties updated from the batch's written articles and the relabelled articles' stories alone
     (services.ties.updated), where one indexer writes the store. A tie is folded from all its articles instead when
     it is new to the register (its articles are the batch's), was stored before ties kept whole contributions or
     without evidence (registered, no news), or was left pending by a crash."""
-    def current(tie_id: str, stored: Tie | None) -> Tie | None:
-        if tie_id not in pending and stored is not None and stored.evidence and all(e.whole for e in stored.evidence):
-            return updated(stored, articles, relabelled)
+    stored = store.get_ties(sorted(tie_ids - pending))
+
+    def current(tie_id: str) -> Tie | None:
+        tie = stored.get(tie_id)
+        if tie is not None and tie.evidence and all(e.whole for e in tie.evidence):
+            return updated(tie, articles, relabelled)
         return _from_articles(store, tie_id)
 
-    # A few ties at a time: a tie holds every article's evidence, and the indexer should not hold every touched
-    # tie of a large archive in memory at once. Returns (ties written, ties deleted).
-    written = deleted = 0
-    ids = sorted(tie_ids | pending)
-    for i in range(0, len(ids), TIES_AT_ONCE):
-        chunk = ids[i:i + TIES_AT_ONCE]
-        stored = store.get_ties(chunk)
-        ties, gone = _write_folded(store, ((tie_id, current(tie_id, stored.get(tie_id))) for tie_id in chunk))
-        written, deleted = written + len(ties), deleted + len(gone)
-    return written, deleted
+    return _write_folded(store, ((tie_id, current(tie_id)) for tie_id in sorted(tie_ids | pending)))
 
 
 def _write_folded(store: ArticleStore, folded: Iterable[tuple[str, Tie | None]]) -> tuple[list[Tie], list[str]]:
