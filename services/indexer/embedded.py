@@ -523,8 +523,12 @@ class EmbeddedStore(ArticleStore):
         searcher = self._ties_searcher()
         if searcher is None:
             return []
-        return sorted((Tie.model_validate_json(bytes(searcher.doc(a)["source"][0]))
-                       for a in self._all(searcher, tantivy.Query.all_query())), key=lambda t: (-t.stories, t.id))
+        return sorted((self._tie(searcher, a) for a in self._all(searcher, tantivy.Query.all_query())),
+                      key=lambda t: (-t.stories, t.id))
+
+    @staticmethod
+    def _tie(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> Tie:
+        return Tie.model_validate_json(bytes(searcher.doc(address)["source"][0]))
 
     def ties_citing(self, article_ids: Iterable[str]) -> set[str]:
         searcher = self._ties_searcher()
@@ -540,8 +544,7 @@ class EmbeddedStore(ArticleStore):
         if searcher is None or not ids:
             return {}
         query = tantivy.Query.term_set_query(self.ties_schema, "id", ids)
-        ties = (Tie.model_validate_json(bytes(searcher.doc(a)["source"][0])) for a in self._all(searcher, query))
-        return {t.id: t for t in ties}
+        return {t.id: t for t in (self._tie(searcher, a) for a in self._all(searcher, query))}
 
     def ties_pending(self) -> set[str]:
         path = self.directory / PENDING_TIES_FILE
