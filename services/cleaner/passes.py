@@ -229,7 +229,8 @@ def find_dates(page: Page) -> None:
     if meta.published_at is None and best:
         meta.published_at = best[min(best)]
     if meta.published_at is None and page.url:
-        meta.published_at = url_date(urlsplit(page.url).path + "?" + urlsplit(page.url).query, pats)
+        address = urlsplit(page.url)
+        meta.published_at = url_date(f"{address.path}?{address.query}", pats)
 
 
 def url_date(address: str, pats: Patterns) -> datetime | None:
