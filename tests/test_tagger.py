@@ -170,7 +170,7 @@ def test_a_mission_abroad_is_not_the_place_it_is_named_after():
 
 def test_a_partnership_between_governments_is_a_friendship_tie_with_its_year():
     t = _tag_text("양구군, 獨 뮌헨시와 교류", "양구군과 독일 뮌헨시는 2015년부터 파트너십을 맺어 오고 있다.")
-    rel = next(r for r in t.relations if r.partner == "뮌헨")
+    rel = _relation(t, "뮌헨")
     assert rel.kinds == ["friendship_city"] and rel.since == 2015
 
 
