@@ -44,6 +44,7 @@ def synthetic_articles(n: int) -> list[RawArticle]:
 
 
 REPEATS = 3
+E2E_PASSES = 2  # end to end is one run through every process: best of two passes (run_end_to_end)
 
 
 def peak_rss_mb() -> float:
@@ -349,26 +350,37 @@ def run_end_to_end(report: Report, raws: list[RawArticle], work_dir: Path, rate:
     pipeline.start()
     try:
         _warm_pipeline(pipeline, raws)
-        # Throughput: everything offered at once, timed until the last article is searchable.
         prod = producer(cfg)
-        cpu = CpuAccount(_pipeline_pids(pipeline)).start()
-        started, started_at = time.perf_counter(), time.time()
-        for raw in raws:
-            send_raw(prod, raw)
-        prod.flush()
-        wait_until_done(pipeline, [r.id for r in raws], timeout=900, progress=False)  # type: ignore[misc]
-        elapsed = time.perf_counter() - started
-        report.figures["e2e_cpu_s"] = cpu.stop()
-        report.figures["e2e_cores_bound_per_s"] = round(len(raws) / cpu.shortest_wall_s(), 1)
-        # The poller sees the last article up to one poll interval (0.2 s) after the indexer committed it, about a
-        # tenth of this run: the end is the indexer's own clock, the end of its last batch (its write committed,
-        # so searchable; the poller has just confirmed every article is). Same machine, same wall clock.
-        last_batch = max((st.get("last_batch_at") or 0.0 for st in read_statuses(cfg.status_dir)
-                          if st.get("stage") == "indexer"), default=0.0)
-        if started_at < last_batch <= started_at + elapsed:
-            elapsed = last_batch - started_at
+        # Throughput: everything offered at once, timed until the last article is searchable; E2E_PASSES passes of
+        # the n articles under new addresses on the same pipeline, the best kept, as the stages keep their best of
+        # REPEATS: a burst of load on the machine then falls on neither side alone. Every pass is reported.
+        passes: list[tuple[float, dict[str, float], float]] = []
+        for n_pass in range(E2E_PASSES):
+            batch = raws if n_pass == 0 else [RawArticle(url=f"{r.url}/pass-{n_pass}", body=r.body,
+                                                         content_type=r.content_type) for r in raws]
+            cpu = CpuAccount(_pipeline_pids(pipeline)).start()
+            started, started_at = time.perf_counter(), time.time()
+            for raw in batch:
+                send_raw(prod, raw)
+            prod.flush()
+            wait_until_done(pipeline, [r.id for r in batch], timeout=900, progress=False)  # type: ignore[misc]
+            elapsed = time.perf_counter() - started
+            spent = cpu.stop()
+            # The poller sees the last article up to one poll interval (0.2 s) after the indexer committed it, about
+            # a tenth of this run: the end is the indexer's own clock, the end of its last batch (its write
+            # committed, so searchable; the poller has just confirmed every article is). Same machine and clock.
+            last_batch = max((st.get("last_batch_at") or 0.0 for st in read_statuses(cfg.status_dir)
+                              if st.get("stage") == "indexer"), default=0.0)
+            if started_at < last_batch <= started_at + elapsed:
+                elapsed = last_batch - started_at
+            passes.append((elapsed, spent, cpu.shortest_wall_s()))
+        elapsed, spent, shortest = min(passes, key=lambda p: p[0])
+        report.figures["e2e_passes_per_s"] = [round(len(raws) / p[0], 1) for p in passes]
+        report.figures["e2e_cpu_s"] = spent
+        report.figures["e2e_cores_bound_per_s"] = round(len(raws) / shortest, 1)
         report.timings["end to end (1 worker per stage)"] = Timing(
-            "end to end (1 worker per stage)", len(raws), elapsed, "feed → searchable, wall time, all at once")
+            "end to end (1 worker per stage)", len(raws), elapsed,
+            f"feed → searchable, wall time, all at once; best of {E2E_PASSES}")
         # Latency at a fixed offered rate: each article's feed time against the moment search first finds it.
         lat_raws = [RawArticle(url=f"https://bench.citydesk.invalid/latency/{i}", body=r.body,
                                content_type=r.content_type) for i, r in enumerate(raws[:latency_n])]
