@@ -5,7 +5,8 @@ Proves: the seeds and our story fixtures, written batch by batch through `index_
 press release) whatever the order and the batch size, and with the register the pure `build` gives; re-feeding changes
 nothing; an update moves an article to another story and leaves a tie it no longer names; two stories first seen
 apart are merged whole, members that never met the bridging article included; an older copy arriving late becomes
-the one the others point to; a crash between the write and the relabels/ties is repaired by the batch's redelivery
+the one the others point to, and a reprint past the window, or past the candidate limit, still points to the first
+report; a crash between the write and the relabels/ties is repaired by the batch's redelivery
 (the ties left pending by a crash after the relabels are folded from their articles); an older version replayed
 changes neither the store nor the register;
 `citydesk ties rebuild` gives the same register; the candidates read back from the store carry the fingerprint's
@@ -23,7 +24,7 @@ import pytest
 from schemas import CleanArticle, Person, Relation
 from services.indexer.embedded import STORE_FORMAT, EmbeddedStore, store_format
 from services.indexer.placement import index_batch, rebuild_ties
-from services.indexer.store import SearchQuery
+from services.indexer.store import CANDIDATE_LIMIT, SearchQuery
 from services.stories.core import entity_sets, fingerprint
 from services.tagger import tag
 from services.ties import build
@@ -174,6 +175,37 @@ def test_an_older_copy_arriving_late_becomes_the_original(tmp_path, articles):
     index_batch(store, [by_id["s01_daegu_chengdu_release"]])
     assert store.get("s03_daegu_chengdu_portal_copy")["duplicate_of"] == "s01_daegu_chengdu_release"
     assert store.get("s01_daegu_chengdu_release")["story_id"] == store.get("s03_daegu_chengdu_portal_copy")["story_id"]
+
+
+def test_a_reprint_past_the_window_points_to_the_first_report_and_leaves_the_others_pointing_there(tmp_path):
+    """Days 0, 3 and 6: the day-6 reprint sees only the day-3 one (window 4 days), which points to day 0's."""
+    store = EmbeddedStore(tmp_path / "s", writer=True)
+    first = _article("first", TEXT_A, 0, ("대구광역시", "청두시"))
+    index_batch(store, [first])
+    for n, day in ((1, 3), (2, 6)):
+        index_batch(store, [first.model_copy(update={"id": f"reprint-{n}", "published_at": first.published_at
+                                                     + timedelta(days=day)})])  # type: ignore[operator]
+    assert [store.get(i)["duplicate_of"] for i in ("first", "reprint-1", "reprint-2")] == [None, "first", "first"]
+    assert len(set(_labels(store, ["first", "reprint-1", "reprint-2"]).values())) == 1
+
+
+def test_more_copies_than_the_candidate_limit_still_make_one_story_with_one_original(tmp_path):
+    """A new copy sees only the newest CANDIDATE_LIMIT stored ones (dated, then undated): it still joins their story
+    and points to the first report, which it no longer sees, through their duplicate_of."""
+    store = EmbeddedStore(tmp_path / "s", writer=True)
+    first = _article("first", TEXT_A, 0, ("대구광역시", "청두시"))
+    index_batch(store, [first])
+    copies = [first.model_copy(update={"id": f"copy-{n:03d}", "published_at": None if n % 3 == 0 else
+                                       first.published_at + timedelta(minutes=1 + n)})  # type: ignore[operator]
+              for n in range(2 * CANDIDATE_LIMIT + 5)]
+    for start in range(0, len(copies), 10):
+        index_batch(store, copies[start:start + 10])
+    late = first.model_copy(update={"id": "late", "published_at": first.published_at + timedelta(days=3)})
+    index_batch(store, [late])
+    ids = ["first", "late", *(c.id for c in copies)]
+    assert set(_labels(store, ids).values()) == {store.get("first")["story_id"]}
+    assert {store.get(i)["duplicate_of"] for i in ids if i != "first"} == {"first"}
+    assert [t.articles for t in store.read_ties()] == [len(ids)]
 
 
 def test_a_crash_after_the_write_is_repaired_by_the_redelivered_batch(tmp_path, articles):

@@ -234,8 +234,13 @@ def decide(fp: Fingerprint, candidates: list[Candidate], params: StoryParams | N
         # The earliest copy is the one the others point to, even when it arrives last.
         group = {c.duplicate_of or c.article_id for c in copies}
         members = [c for c in candidates if c.article_id in group or c.duplicate_of in group]
-        earliest = min([(fp.published, fp.article_id), *((c.published, c.article_id) for c in members)],
-                       key=lambda x: _order(*x))[1]
+        # An original this article does not see (outside its window, or past the store's candidate limit) stays the
+        # original: the copies pointing to it were placed when it was the earliest.
+        seen = {c.article_id for c in members}
+        unseen = sorted({c.duplicate_of for c in members if c.duplicate_of and c.duplicate_of not in seen})
+        earliest = unseen[0] if unseen else min(
+            [(fp.published, fp.article_id), *((c.published, c.article_id) for c in members)],
+            key=lambda x: _order(*x))[1]
         decision.duplicate_of = None if earliest == fp.article_id else earliest
         for c in members:
             pointer = None if c.article_id == earliest else earliest
