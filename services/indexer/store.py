@@ -100,14 +100,9 @@ class StoreMisconfigured(RuntimeError):
     message that says what to fix."""
 
 
-# Stored articles a new article is compared with, at most: the newest first within the window, then undated ones
-# (an undated article is near every date). An event reported more than this many times within the window is placed
-# by its newest reports, which is enough to join it; a copy finds the original it no longer sees through their
-# duplicate_of (services/stories/core.py decide). Reading them is most of placement's cost once an archive holds many
-# copies: at 200, every batch with a text read all its undated copies (a quarter of the bench's sources print no
-# date), and 16,000 copies through index_batch in-process cost 1.31 s CPU on the last batch of 500 (ties left out),
-# still rising; at 20, 0.71 s, level from 8,500 on.
-CANDIDATE_LIMIT = 20
+# Stored articles a new article is compared with, at most: the newest first within the window. An event reported
+# more than this many times within the window is placed by its newest reports, which is enough to join it.
+CANDIDATE_LIMIT = 200
 
 
 class ArticleStore(ABC):
