@@ -6,7 +6,7 @@ press release) whatever the order and the batch size, and with the register the 
 nothing; an update moves an article to another story and leaves a tie it no longer names; two stories first seen
 apart are merged whole, members that never met the bridging article included; an older copy arriving late becomes
 the one the others point to, and a reprint past the window, or past the candidate limit, still points to the first
-report; a crash between the write and the relabels/ties is repaired by the batch's redelivery
+report, and an older report is never made a copy of a newer one it cannot see; a crash between the write and the relabels/ties is repaired by the batch's redelivery
 (the ties left pending by a crash after the relabels are folded from their articles); an older version replayed
 changes neither the store nor the register;
 `citydesk ties rebuild` gives the same register; the candidates read back from the store carry the fingerprint's
@@ -187,6 +187,21 @@ def test_a_reprint_past_the_window_points_to_the_first_report_and_leaves_the_oth
                                                      + timedelta(days=day)})])  # type: ignore[operator]
     assert [store.get(i)["duplicate_of"] for i in ("first", "reprint-1", "reprint-2")] == [None, "first", "first"]
     assert len(set(_labels(store, ["first", "reprint-1", "reprint-2"]).values())) == 1
+
+
+def test_an_older_report_is_never_made_a_copy_of_a_newer_one_it_cannot_see(tmp_path):
+    """Day 5, an undated copy of it, then day 0's report: day 0 sees only the undated copy (day 5 is past its window)
+    and stays an original. Then, fed newest first (days 6, 3, 0), the oldest stays the original too."""
+    store = EmbeddedStore(tmp_path / "s", writer=True)
+    first = _article("x-day5", TEXT_A, 5, ("대구광역시", "청두시"))
+    index_batch(store, [first])
+    index_batch(store, [first.model_copy(update={"id": "x-undated", "published_at": None})])
+    index_batch(store, [first.model_copy(update={"id": "x-day0", "published_at": first.published_at
+                                                 - timedelta(days=5)})])  # type: ignore[operator]
+    assert store.get("x-day0")["duplicate_of"] is None
+    for day in (6, 3, 0):
+        index_batch(store, [_article(f"y-day{day}", TEXT_B, day, ("수원시", "하노이시"))])
+    assert [store.get(f"y-day{d}")["duplicate_of"] for d in (0, 3)] == [None, "y-day0"]
 
 
 def test_more_copies_than_the_candidate_limit_still_make_one_story_with_one_original(tmp_path):

@@ -203,6 +203,20 @@ def _order(published: datetime | None, article_id: str) -> tuple[float, str]:
     return (published.timestamp() if published else float("inf"), article_id)
 
 
+def _unseen_original(fp: Fingerprint, members: list[Candidate]) -> str | None:
+    """The original of these copies when this article cannot see it (outside its window, or past the store's
+    candidate limit) and it is surely the earliest: every copy seen points to it, and it is older than each dated one
+    of them (it was the earliest when they were placed), at least one of which is no later than this article. Else
+    None, and the earliest seen is the original, as when an older copy arrives late."""
+    originals = {c.duplicate_of for c in members}
+    dated = [c.published for c in members if c.published]
+    if len(originals) != 1 or None in originals or not dated:
+        return None
+    if fp.published is not None and fp.published < min(dated):
+        return None
+    return originals.pop()
+
+
 def decide(fp: Fingerprint, candidates: list[Candidate], params: StoryParams | None = None) -> Decision:
     """The story (and earlier copy) of the article `fp`, given the articles already placed near it."""
     params = params or load_params()
@@ -234,11 +248,7 @@ def decide(fp: Fingerprint, candidates: list[Candidate], params: StoryParams | N
         # The earliest copy is the one the others point to, even when it arrives last.
         group = {c.duplicate_of or c.article_id for c in copies}
         members = [c for c in candidates if c.article_id in group or c.duplicate_of in group]
-        # An original this article does not see (outside its window, or past the store's candidate limit) stays the
-        # original: the copies pointing to it were placed when it was the earliest.
-        seen = {c.article_id for c in members}
-        unseen = sorted({c.duplicate_of for c in members if c.duplicate_of and c.duplicate_of not in seen})
-        earliest = unseen[0] if unseen else min(
+        earliest = _unseen_original(fp, members) or min(
             [(fp.published, fp.article_id), *((c.published, c.article_id) for c in members)],
             key=lambda x: _order(*x))[1]
         decision.duplicate_of = None if earliest == fp.article_id else earliest
