@@ -29,7 +29,7 @@ class Settings(BaseSettings):
     session_timeout_s: float = Field(
         6.0, description="Consumer group session timeout; short so a group join on the embedded broker is quick")
     batch_size: int = Field(500, description="Messages a worker takes per batch (the indexer; the cleaner and the "
-                            "tagger take at most 25, services/stages.py)")
+                            "tagger take at most 25 and 100, services/stages.py)")
     batch_within_s: float = Field(0.5, description="Longest wait to fill a batch")
     store: Literal["embedded", "elasticsearch"] = Field("embedded", description="Where the indexer writes")
     elasticsearch_url: str = Field("http://localhost:9200", description="Elasticsearch URL (store=elasticsearch)")

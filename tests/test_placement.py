@@ -6,7 +6,8 @@ press release) whatever the order and the batch size, and with the register the 
 nothing; an update moves an article to another story and leaves a tie it no longer names; two stories first seen
 apart are merged whole, members that never met the bridging article included; an older copy arriving late becomes
 the one the others point to, and a reprint past the window, or past the candidate limit, still points to the first
-report, and an older report is never made a copy of a newer one it cannot see; a crash between the write and the relabels/ties is repaired by the batch's redelivery
+report, and an older report is never made a copy of a newer one it cannot see; a crash between the write and the
+relabels/ties is repaired by the batch's redelivery
 (the ties left pending by a crash after the relabels are folded from their articles); an older version replayed
 changes neither the store nor the register;
 `citydesk ties rebuild` gives the same register; the candidates read back from the store carry the fingerprint's
