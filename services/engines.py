@@ -351,9 +351,9 @@ class KafkaServer:
         assert self.engines is not None
         return [str(java_home / "bin" / "java"), f"-Xms{self.heap_mb // 2}m", f"-Xmx{self.heap_mb}m",
                 # One local node on a few cores beside the workers: C1 compiles only (less compiling while a run
-                # is short) and the serial collector (no concurrent GC threads). Measured, `citydesk bench --broker
-                # kafka`: the broker's CPU over the 400-article run was 0.72–1.1 s with G1 and both compilers,
-                # 0.38–0.46 s with these.
+                # is short) and the serial collector (no concurrent GC threads). The broker's CPU over the bench's
+                # 400-article end-to-end run (services/bench.py run_end_to_end) was 0.72–1.1 s with G1 and both
+                # compilers, 0.38–0.46 s with these (0.25–0.83 s in four whole `citydesk bench --broker kafka` runs).
                 "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Djava.awt.headless=true",
                 f"-Dlog4j2.configurationFile={self.directory / 'log4j2.properties'}",
                 "-cp", f"{self.engines.kafka_libs}/*", *main]
