@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas import RELATION_KINDS, RegisterEntry
+from services.bench import ARTICLES
 from services.settings import Settings, settings
 from services.stages import STAGES
 
@@ -668,7 +669,9 @@ Examples:
                        "through the broker; then end to end through the broker (--broker) with one worker per stage "
                        "(throughput, and feed-to-searchable latency at a fixed offered rate), and one tagger "
                        "against two. Prints a table (or --json) with the targets met or not.")
-    p.add_argument("-n", type=int, default=400, help="articles to generate (default 400; about 2 minutes in all)")
+    p.add_argument("-n", type=int, default=ARTICLES,
+                   help=f"articles to generate (default {ARTICLES:,}, about 3 minutes in all: why so many, "
+                   "services/bench.py ARTICLES)")
     p.add_argument("--rate", type=float, default=10.0, help="offered rate for the latency run (articles/s)")
     p.add_argument("--latency-n", type=int, default=100, help="articles in the latency run (default 100)")
     p.add_argument("--stages-only", action="store_true", help="only the in-process stages and references")
