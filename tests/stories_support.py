@@ -61,6 +61,36 @@ def tagged(raws: Iterable[RawArticle]) -> list[TaggedArticle]:
     return [tag(clean(raw)) for raw in raws]
 
 
+CROWD_PAIR = ("대구광역시", "청두시")
+_COPY_TEXT = "대구시는 청두시와 로봇 산업 공동 연구를 시작한다고 밝혔다. 두 도시는 연구소 세 곳을 함께 세우기로 했다."
+_CROWD_TOPICS = ("관광", "교육", "의료", "물류", "농업", "문화", "환경", "체육", "청년", "항공", "수산", "소방")
+
+
+def undated_crowd(size: int, *, report_dated: bool = True
+                  ) -> tuple[TaggedArticle, list[TaggedArticle], TaggedArticle]:
+    """(copy, crowd, report): ``size`` articles naming one pair in other words, so that they share the pair's key with
+    the report and few or none of its text's keys; a copy of the report; the report. With ``report_dated``, the copy
+    and the crowd are undated and the report dated; else the report is undated, and the copy and the crowd dated
+    (the copy first, then the crowd a day apart)."""
+    from datetime import timedelta
+
+    from schemas import CleanArticle, Relation
+    from services.tagger import tag
+
+    relation = Relation(korean_party=CROWD_PAIR[0], partner=CROWD_PAIR[1], partner_country="CN", kinds=["visit"])
+    day = datetime(2025, 5, 1)
+
+    def article(article_id: str, body: str, published: datetime | None) -> TaggedArticle:
+        t = tag(CleanArticle(id=article_id, title=body[:20], body=body, published_at=published))
+        return t.model_copy(update={"relations": [relation], "people": [], "events": []})
+
+    crowd = [article(f"crowd-{n:03d}", f"대구시와 청두시는 {_CROWD_TOPICS[n % len(_CROWD_TOPICS)]} 분야 {n + 1}차 실무 "
+                     f"협의에서 과제 {n + 4}건을 검토했다고 {n % 7 + 1}일 전했다.",
+                     None if report_dated else day + timedelta(days=n + 1)) for n in range(size)]
+    copy = article("copy", _COPY_TEXT, None if report_dated else day)
+    return copy, crowd, article("report", _COPY_TEXT, day if report_dated else None)
+
+
 def partition(labels: dict[str, str]) -> set[frozenset[str]]:
     """article id → story id, as the set of stories (each a set of article ids): names do not matter."""
     groups: dict[str, set[str]] = defaultdict(set)

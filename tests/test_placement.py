@@ -6,7 +6,8 @@ press release) whatever the order and the batch size, and with the register the 
 nothing; an update moves an article to another story and leaves a tie it no longer names; two stories first seen
 apart are merged whole, members that never met the bridging article included; an older copy arriving late becomes
 the one the others point to, and a reprint past the window, or past the candidate limit, still points to the first
-report, and an older report is never made a copy of a newer one it cannot see; a crash between the write and the
+report, and an older report is never made a copy of a newer one it cannot see; where no date bounds the comparison (an undated
+copy, an undated report), a report finds its copy among more articles of its pair than are compared; a crash between the write and the
 relabels/ties is repaired by the batch's redelivery
 (the ties left pending by a crash after the relabels are folded from their articles); an older version replayed
 changes neither the store nor the register;
@@ -25,7 +26,7 @@ import pytest
 from schemas import CleanArticle, Person, Relation
 from services.indexer.embedded import STORE_FORMAT, EmbeddedStore, store_format
 from services.indexer.placement import index_batch, rebuild_ties
-from services.indexer.store import CANDIDATE_LIMIT, SearchQuery
+from services.indexer.store import CANDIDATE_LIMIT, UNDATED_LIMIT, SearchQuery
 from services.stories.core import entity_sets, fingerprint
 from services.tagger import tag
 from services.ties import build
@@ -37,6 +38,7 @@ from tests.stories_support import (
     seed_raws,
     story_fixture_raws,
     tagged,
+    undated_crowd,
 )
 
 
@@ -222,6 +224,29 @@ def test_more_copies_than_the_candidate_limit_still_make_one_story_with_one_orig
     assert set(_labels(store, ids).values()) == {store.get("first")["story_id"]}
     assert {store.get(i)["duplicate_of"] for i in ids if i != "first"} == {"first"}
     assert [t.articles for t in store.read_ties()] == [len(ids)]
+
+
+@pytest.mark.parametrize(("report_dated", "companions"), [(True, 0), (True, 2), (False, 0), (False, 2)],
+                         ids=["undated-copy-alone", "undated-copy-in-a-batch", "undated-report-alone",
+                              "undated-report-in-a-batch"])
+def test_where_no_date_bounds_the_comparison_the_closest_are_compared(tmp_path, report_dated, companions):
+    """An undated article is near every date, so where no date bounds a comparison (an undated stored article; for an
+    undated new one, any), at most UNDATED_LIMIT are compared, those sharing the most keys first. A report still
+    finds its copy among more articles of its pair than that: its undated copy written after the crowd, or, undated
+    itself, its dated copy older than the whole crowd; and joins its story. (Alone, the store asks for the article's
+    own candidates; in a batch, it reads the batch's once and shares them out.)"""
+    copy, crowd, report = undated_crowd(2 * UNDATED_LIMIT + 5, report_dated=report_dated)
+    store = EmbeddedStore(tmp_path / "s", writer=True)
+    for batch in ([copy] if not report_dated else [], *(crowd[s:s + 10] for s in range(0, len(crowd), 10)),
+                  [copy] if report_dated else []):
+        if batch:
+            index_batch(store, batch)
+    batch = [report, _article("b", TEXT_B, 0, ("수원시", "하노이시")), _article("c", TEXT_C, 0, ("부산광역시", "후쿠오카시"))]
+    found = [c.article_id for c in store.story_candidates([fingerprint(a) for a in batch[:1 + companions]], 4)[0]]
+    assert len(found) == UNDATED_LIMIT and found[0] == "copy"
+    index_batch(store, batch[:1 + companions])
+    assert store.get("report")["story_id"] == store.get("copy")["story_id"]
+    assert store.get("report")["story_id"] not in {store.get(a.id)["story_id"] for a in crowd}
 
 
 def test_a_crash_after_the_write_is_repaired_by_the_redelivered_batch(tmp_path, articles):

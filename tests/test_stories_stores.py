@@ -4,7 +4,9 @@ es_node; standard analyzer), filled by the indexer's placement with the same art
 Proves: the same stories (the same story ids, copies pointing to the same originals), the same register, the same
 collapsed search (stories, their articles and outlets) and the same story facets on both; on Elasticsearch, where
 several indexers write at once, two copies placed at the same moment by two indexers (each blind to the other before
-its write) end in one story through the second look; what we send for stories and ties (setup of the ties alias, the
+its write) end in one story through the second look; where no date bounds the comparison (an undated copy, an
+undated report), a report finds its copy among more articles of its pair than are compared (at most UNDATED_LIMIT,
+those sharing the most keys first); what we send for stories and ties (setup of the ties alias, the
 candidates msearch, relabels, ties, collapsed and story-faceted searches) names only what the API specification
 knows, and every search body validates and runs on the real node.
 Does not prove: Korean analysis on Elasticsearch (standard analyzer), several real indexer processes racing (the race
@@ -21,6 +23,7 @@ import pytest
 from services.indexer.elastic import (
     ElasticsearchStore,
     candidates_body,
+    closest_candidates_body,
     search_body,
     setup_index,
     setup_ties_index,
@@ -29,11 +32,19 @@ from services.indexer.elastic import (
 )
 from services.indexer.embedded import EmbeddedStore
 from services.indexer.placement import index_batch
-from services.indexer.store import SearchQuery
+from services.indexer.store import UNDATED_LIMIT, SearchQuery
 from services.stories.core import fingerprint
 from tests.conftest import require
 from tests.es_support import SPEC_FILE, ApiSpec, Recorded, RecordingElasticsearch
-from tests.stories_support import comparable, gold_partition, partition, seed_raws, story_fixture_raws, tagged
+from tests.stories_support import (
+    comparable,
+    gold_partition,
+    partition,
+    seed_raws,
+    story_fixture_raws,
+    tagged,
+    undated_crowd,
+)
 
 pytestmark = pytest.mark.elasticsearch
 ALIAS = f"stories-{os.getpid()}"
@@ -146,6 +157,30 @@ class Recording(RecordingElasticsearch):
         return super()._answer(endpoint, body, parts)
 
 
+@pytest.mark.parametrize("report_dated", [True, False], ids=["undated-copy", "undated-report"])
+def test_where_no_date_bounds_the_comparison_the_closest_are_compared(es, es_node, report_dated):
+    """As on the embedded store (tests/test_placement.py): at most UNDATED_LIMIT candidates where no date bounds the
+    comparison, those sharing the most keys first, so a report finds its copy among more articles of its pair."""
+    alias = f"{ALIAS}-closest-{report_dated}".lower()
+    setup_index(es, alias, analyzer="standard")
+    setup_ties_index(es, ties_alias(alias))
+    try:
+        store = ElasticsearchStore(es_node.url, alias, client=es)
+        copy, crowd, report = undated_crowd(2 * UNDATED_LIMIT + 5, report_dated=report_dated)
+        for batch in ([copy] if not report_dated else [], *(crowd[s:s + 10] for s in range(0, len(crowd), 10)),
+                      [copy] if report_dated else []):
+            if batch:
+                index_batch(store, batch)
+        found = [c.article_id for c in store.story_candidates([fingerprint(report)], 4)[0]]
+        assert len(found) == UNDATED_LIMIT and found[0] == "copy"
+        index_batch(store, [report])
+        assert store.get("report")["story_id"] == store.get("copy")["story_id"]
+    finally:
+        for name in (alias, ties_alias(alias)):
+            for index in es.indices.get_alias(name=name):
+                es.indices.delete(index=index)
+
+
 @pytest.fixture(scope="module")
 def spec() -> ApiSpec:
     require(SPEC_FILE.exists(), f"API specification not installed at {SPEC_FILE} (scripts/bootstrap installs it)")
@@ -155,7 +190,8 @@ def spec() -> ApiSpec:
 def _bodies(articles) -> list[tuple[str, dict[str, Any]]]:
     fp = fingerprint(next(a for a in articles if a.published_at))
     undated = fingerprint(next(a for a in articles if a.published_at is None))
-    return [("candidates", candidates_body(fp, 4)), ("candidates undated", candidates_body(undated, 4)),
+    return [("candidates", candidates_body(fp, 4)), ("closest to an undated article", closest_candidates_body(undated)),
+            ("closest undated ones", closest_candidates_body(fp)),
             ("collapsed", search_body(SearchQuery(text="협력", stories=True, country=["CN"]))),
             ("story facets", search_body(SearchQuery(facets_by="story"))),
             ("story counts", story_counts_body(SearchQuery(text="협력"), ["s-a", "s-b"]))]

@@ -19,6 +19,7 @@ from schemas import TaggedArticle, Tie
 from services.indexer.store import (
     CANDIDATE_LIMIT,
     FACET_FIELDS,
+    UNDATED_LIMIT,
     ArticleStore,
     Hit,
     Rejection,
@@ -128,18 +129,40 @@ def story_counts_body(query: SearchQuery, story_ids: list[str]) -> dict[str, Any
 
 
 def candidates_body(fp: Fingerprint, window_days: int, limit: int = CANDIDATE_LIMIT) -> dict[str, Any]:
-    """Stored articles sharing a key with ``fp``, within the window of its date (or undated), newest first."""
-    filters: list[dict[str, Any]] = [{"terms": {"story_keys": list(fp.keys)}}]
-    if fp.published:
-        span = timedelta(days=window_days)
-        filters.append({"bool": {"should": [
-            {"range": {"published_at": {"gte": (fp.published - span).isoformat(),
-                                        "lte": (fp.published + span).isoformat()}}},
-            {"bool": {"must_not": [{"exists": {"field": "published_at"}}]}},
-        ], "minimum_should_match": 1}})
+    """Dated stored articles sharing a key with ``fp`` (dated), within the window of its date, newest first."""
+    if fp.published is None:
+        raise ValueError("an undated article has no window: closest_candidates_body")
+    span = timedelta(days=window_days)
+    filters: list[dict[str, Any]] = [
+        {"terms": {"story_keys": list(fp.keys)}},
+        {"range": {"published_at": {"gte": (fp.published - span).isoformat(),
+                                    "lte": (fp.published + span).isoformat()}}}]
     return {"size": limit, "query": {"bool": {"filter": filters}},
-            "sort": [{"published_at": {"order": "desc", "missing": "_last"}}, {"id": {"order": "asc"}}],
+            "sort": [{"published_at": {"order": "desc"}}, {"id": {"order": "asc"}}],
             "_source": CANDIDATE_SOURCE}
+
+
+def closest_candidates_body(fp: Fingerprint, limit: int = UNDATED_LIMIT) -> dict[str, Any]:
+    """Stored articles no date bounds the comparison with: undated ones (for an undated ``fp``, all), those sharing
+    the most keys with ``fp`` first: each shared key scores one."""
+    query: dict[str, Any] = {"should": [{"constant_score": {"filter": {"term": {"story_keys": key}}, "boost": 1.0}}
+                                        for key in sorted(set(fp.keys))],
+                             "minimum_should_match": 1}
+    if fp.published:
+        query["must_not"] = [{"exists": {"field": "published_at"}}]
+    return {"size": limit, "query": {"bool": query},
+            "sort": [{"_score": {"order": "desc"}}, {"id": {"order": "asc"}}],
+            "_source": CANDIDATE_SOURCE}
+
+
+def _candidates(answer: dict[str, Any]) -> list[Candidate]:
+    if "error" in answer:
+        status = answer.get("status", 500)
+        if status in RETRYABLE_STATUS:
+            raise StoreUnavailable(f"Elasticsearch answered {status} to a story candidates search")
+        raise RuntimeError(f"story candidates search refused: {json.dumps(answer['error'])[:500]}")
+    return [candidate_from_source(h["_source"], h["_source"]["story_signature"])
+            for h in answer["hits"]["hits"] if h["_source"].get("story_signature")]
 
 
 def tie_document(tie: Tie, now: datetime | None = None) -> dict[str, Any]:
@@ -314,25 +337,22 @@ class ElasticsearchStore(ArticleStore):
         return {d["_id"] for d in resp["docs"] if d.get("found")}
 
     # -- stories ------------------------------------------------------------------------------------------------
-    def story_candidates(self, fingerprints: list[Fingerprint], window_days: int,
-                         limit: int = CANDIDATE_LIMIT) -> list[list[Candidate]]:
-        """One msearch for the whole batch."""
+    def story_candidates(self, fingerprints: list[Fingerprint], window_days: int, limit: int = CANDIDATE_LIMIT,
+                         undated_limit: int = UNDATED_LIMIT) -> list[list[Candidate]]:
+        """One msearch for the whole batch: for each article, its dated candidates (when it has a date), then the
+        closest ones."""
         asked = [fp for fp in fingerprints if fp.keys]
         found: dict[str, list[Candidate]] = {}
         if asked:
             searches: list[dict[str, Any]] = []
             for fp in asked:
-                searches += [{}, candidates_body(fp, window_days, limit)]
+                if fp.published:
+                    searches += [{}, candidates_body(fp, window_days, limit)]
+                searches += [{}, closest_candidates_body(fp, undated_limit)]
             with _answering("a search for story candidates"):
-                resp = self.client.msearch(index=self.index, searches=searches)
-            for fp, answer in zip(asked, resp["responses"], strict=True):
-                if "error" in answer:
-                    status = answer.get("status", 500)
-                    if status in RETRYABLE_STATUS:
-                        raise StoreUnavailable(f"Elasticsearch answered {status} to a story candidates search")
-                    raise RuntimeError(f"story candidates search refused: {json.dumps(answer['error'])[:500]}")
-                found[fp.article_id] = [candidate_from_source(h["_source"], h["_source"]["story_signature"])
-                                        for h in answer["hits"]["hits"] if h["_source"].get("story_signature")]
+                answers = iter(self.client.msearch(index=self.index, searches=searches)["responses"])
+            for fp in asked:
+                found[fp.article_id] = [c for _ in range(2 if fp.published else 1) for c in _candidates(next(answers))]
         return [found.get(fp.article_id, []) for fp in fingerprints]
 
     def _scan(self, index: str, query: dict[str, Any], source: Any) -> Iterator[dict[str, Any]]:

@@ -21,7 +21,7 @@ import logging
 import os
 import shutil
 import time
-from collections import defaultdict
+from collections import Counter, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from datetime import UTC, datetime, timedelta
@@ -35,6 +35,7 @@ from services.analysis import search_terms
 from services.indexer.store import (
     CANDIDATE_LIMIT,
     FACET_FIELDS,
+    UNDATED_LIMIT,
     ArticleStore,
     Hit,
     SearchQuery,
@@ -366,57 +367,108 @@ class EmbeddedStore(ArticleStore):
         return result.count or 0, list(best.values())
 
     # -- stories ------------------------------------------------------------------------------------------------
-    def story_candidates(self, fingerprints: list[Fingerprint], window_days: int,
-                         limit: int = CANDIDATE_LIMIT) -> list[list[Candidate]]:
-        """One search for the whole batch (any of its keys, within the window around all its dates), each stored
-        article read once, then shared out: an article's candidates are those sharing one of its keys within its own
-        window, newest first, at most ``limit``, as one search per article would give. Should the batch's search
-        find more than ``limit`` per article (a backfill spanning years, an undated article), each article is asked
-        alone."""
+    def story_candidates(self, fingerprints: list[Fingerprint], window_days: int, limit: int = CANDIDATE_LIMIT,
+                         undated_limit: int = UNDATED_LIMIT) -> list[list[Candidate]]:
+        """A few searches for the whole batch, each stored article read once, then shared out as one search per
+        article would give (ArticleStore.story_candidates): the dated candidates of each group of the batch's dated
+        articles close in time, and the closest ones where no date bounds the comparison. Should a search find more
+        than its limit times its articles, each of them is asked alone."""
         searcher = self._searcher()
+        out: list[list[Candidate]] = [[] for _ in fingerprints]
         if searcher is None or searcher.num_docs == 0:
-            return [[] for _ in fingerprints]
-        asked = [fp for fp in fingerprints if fp.keys]
-        if not asked:
-            return [[] for _ in fingerprints]
+            return out
         span = timedelta(days=window_days)
-        query = tantivy.Query.term_set_query(self.schema, "story_keys", sorted({k for fp in asked for k in fp.keys}))
-        dates = [fp.published for fp in asked if fp.published]
-        if len(dates) == len(asked):
-            query = self._near(query, min(dates) - span, max(dates) + span)
-        cap = limit * len(asked)
-        result = searcher.search(query, cap, count=True, order_by_field="published_at")  # newest first, undated last
+        dated = [n for n, fp in enumerate(fingerprints) if fp.keys and fp.published]
+        undated = [n for n, fp in enumerate(fingerprints) if fp.keys and not fp.published]
+        for positions in _close_in_time([fingerprints[n].published for n in dated], span):
+            group = [fingerprints[dated[n]] for n in positions]
+            for n, found in zip(positions, self._dated_candidates(searcher, group, span, limit), strict=True):
+                out[dated[n]] += found
+        for positions, stored_dated in ((dated, False), (undated, None)):
+            group = [fingerprints[n] for n in positions]
+            for n, found in zip(positions, self._closest_candidates(searcher, group, stored_dated, undated_limit),
+                                strict=True):
+                out[n] += found
+        return out
+
+    def _keys_query(self, keys: Iterable[str], *, dated: bool | None) -> tantivy.Query:
+        """Articles with any of these keys: dated ones, undated ones, or (None) either."""
+        query = tantivy.Query.term_set_query(self.schema, "story_keys", sorted(set(keys)))
+        if dated is None:
+            return query
+        published = tantivy.Query.exists_query("published_at")
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, query),
+                                            (tantivy.Occur.Must if dated else tantivy.Occur.MustNot, published)])
+
+    def _dated_candidates(self, searcher: tantivy.Searcher, group: list[Fingerprint], span: timedelta,
+                          limit: int) -> list[list[Candidate]]:
+        """Dated articles within the window of each of ``group`` (dated, close in time), newest first."""
+        if not group:
+            return []
+        low = min(fp.published for fp in group if fp.published) - span
+        high = max(fp.published for fp in group if fp.published) + span
+        query = self._within(self._keys_query((k for fp in group for k in fp.keys), dated=True), low, high)
+        cap = limit * len(group)
+        result = searcher.search(query, cap, count=True, order_by_field="published_at")  # newest first
         if (result.count or 0) > cap:
-            return [self._candidates_of(searcher, fp, span, limit) if fp.keys else [] for fp in fingerprints]
-        found, by_key = [], defaultdict(list)  # newest first; key → positions in found
-        for position, (_, address) in enumerate(result.hits):
+            return [self._dated_of(searcher, fp, span, limit) for fp in group]
+        found, by_key = self._read(searcher, [address for _, address in result.hits])
+        out = []
+        for fp in group:
+            assert fp.published is not None
+            positions = sorted({n for key in fp.keys for n in by_key.get(key, ())})  # newest first
+            near = (found[n] for n in positions)
+            out.append([c for c in near if c.published and abs(c.published - fp.published) <= span][:limit])
+        return out
+
+    def _within(self, query: tantivy.Query, low: datetime, high: datetime) -> tantivy.Query:
+        window = tantivy.Query.range_query(self.schema, "published_at", tantivy.FieldType.Date, _utc(low), _utc(high))
+        return tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, window)])
+
+    def _dated_of(self, searcher: tantivy.Searcher, fp: Fingerprint, span: timedelta,
+                  limit: int) -> list[Candidate]:
+        assert fp.published is not None
+        query = self._within(self._keys_query(fp.keys, dated=True), fp.published - span, fp.published + span)
+        hits = searcher.search(query, limit, count=False, order_by_field="published_at").hits  # newest first
+        return [self._candidate(searcher, address)[1] for _, address in hits]
+
+    def _closest_candidates(self, searcher: tantivy.Searcher, group: list[Fingerprint], dated: bool | None,
+                            limit: int) -> list[list[Candidate]]:
+        """For each of ``group``, the stored articles (undated ones, or with ``dated`` None any) sharing the most of
+        its keys, at most ``limit``."""
+        if not group:
+            return []
+        cap = limit * len(group)
+        result = searcher.search(self._keys_query((k for fp in group for k in fp.keys), dated=dated), cap,
+                                 count=True)
+        if (result.count or 0) > cap:
+            return [self._closest_of(searcher, fp, dated, limit) for fp in group]
+        found, by_key = self._read(searcher, [address for _, address in result.hits])
+        out = []
+        for fp in group:
+            shared: Counter[int] = Counter(n for key in set(fp.keys) for n in by_key.get(key, ()))
+            closest = sorted(shared, key=lambda n: (-shared[n], found[n].article_id))
+            out.append([found[n] for n in closest[:limit]])
+        return out
+
+    def _closest_of(self, searcher: tantivy.Searcher, fp: Fingerprint, dated: bool | None,
+                    limit: int) -> list[Candidate]:
+        """Each shared key scores one."""
+        shares = [(tantivy.Occur.Should, tantivy.Query.const_score_query(
+            tantivy.Query.term_query(self.schema, "story_keys", key), 1.0)) for key in sorted(set(fp.keys))]
+        query = tantivy.Query.boolean_query([(tantivy.Occur.Must, self._keys_query(fp.keys, dated=dated)), *shares])
+        return [self._candidate(searcher, address)[1] for _, address in searcher.search(query, limit).hits]
+
+    def _read(self, searcher: tantivy.Searcher, addresses: list[tantivy.DocAddress]
+              ) -> tuple[list[Candidate], dict[str, list[int]]]:
+        """The candidates at these addresses, each read once, and for each key the positions of those that have it."""
+        found, by_key = [], defaultdict(list)
+        for position, address in enumerate(addresses):
             keys, candidate = self._candidate(searcher, address)
             found.append(candidate)
             for key in keys:
                 by_key[key].append(position)
-        out = []
-        for fp in fingerprints:
-            positions = sorted({n for key in fp.keys for n in by_key.get(key, ())})
-            near = (found[n] for n in positions)
-            out.append([c for c in near if fp.published is None or c.published is None
-                        or abs(c.published - fp.published) <= span][:limit])
-        return out
-
-    def _near(self, query: tantivy.Query, low: datetime, high: datetime) -> tantivy.Query:
-        """``query`` restricted to articles published between low and high, or undated."""
-        window = tantivy.Query.range_query(self.schema, "published_at", tantivy.FieldType.Date, _utc(low), _utc(high))
-        undated = tantivy.Query.boolean_query([(tantivy.Occur.Must, tantivy.Query.all_query()),
-                                               (tantivy.Occur.MustNot, tantivy.Query.exists_query("published_at"))])
-        near = tantivy.Query.boolean_query([(tantivy.Occur.Should, window), (tantivy.Occur.Should, undated)])
-        return tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, near)])
-
-    def _candidates_of(self, searcher: tantivy.Searcher, fp: Fingerprint, span: timedelta,
-                       limit: int) -> list[Candidate]:
-        query = tantivy.Query.term_set_query(self.schema, "story_keys", list(fp.keys))
-        if fp.published:
-            query = self._near(query, fp.published - span, fp.published + span)
-        hits = searcher.search(query, limit, count=False, order_by_field="published_at").hits  # newest first
-        return [self._candidate(searcher, address)[1] for _, address in hits]
+        return found, by_key
 
     @staticmethod
     def _candidate(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> tuple[set[str], Candidate]:
@@ -576,6 +628,22 @@ class EmbeddedStore(ArticleStore):
             if writer is not None:
                 writer.wait_merging_threads()
                 setattr(self, name, None)
+
+
+def _close_in_time(dates: list[datetime | None], span: timedelta) -> list[list[int]]:
+    """Positions of these dates in groups spanning at most two windows each, so that a group's one search reads only
+    what its own dates can meet: a backfill's batch spans years, and one search from its first date to its last read
+    every stored article of those years sharing a key with any of it."""
+    groups: list[list[int]] = []
+    start = datetime.min
+    for n in sorted(range(len(dates)), key=lambda n: dates[n] or datetime.min):
+        date = dates[n] or datetime.min
+        if groups and date - start <= 2 * span:
+            groups[-1].append(n)
+        else:
+            groups.append([n])
+            start = date
+    return groups
 
 
 def _writer(index: tantivy.Index, heap_size: int) -> tantivy.IndexWriter:

@@ -3,7 +3,8 @@
 ``index_batch(store, batch)`` is what the indexer does with a batch instead of a bare ``store.write``:
 
 1. each article, in batch order: its fingerprint (services/stories/core.py); candidates from the store by the
-   fingerprint's keys (at most CANDIDATE_LIMIT, newest first, within ``window_days`` of its date) and from the
+   fingerprint's keys (at most CANDIDATE_LIMIT, newest first, within ``window_days`` of its date, and at most
+   UNDATED_LIMIT where no date bounds the comparison, the closest first: ArticleStore.story_candidates) and from the
    articles earlier in the same batch (a MemoryWindow: the store does not have them yet); ``decide``; the article
    gets its ``story_id`` and ``duplicate_of``;
 2. the batch is written, with its story fields (keys, signature);

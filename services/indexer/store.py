@@ -100,9 +100,15 @@ class StoreMisconfigured(RuntimeError):
     message that says what to fix."""
 
 
-# Stored articles a new article is compared with, at most: the newest first within the window. An event reported
-# more than this many times within the window is placed by its newest reports, which is enough to join it.
+# Stored articles a new article is compared with, at most: the newest dated ones within the window. An event
+# reported more than this many times within the window is placed by its newest reports, which is enough to join it.
 CANDIDATE_LIMIT = 200
+# And, where no date bounds the comparison (undated stored articles; for an undated article, every stored one), at
+# most this many, those sharing the most keys with it first (the most similar: keys are LSH bands and entity keys).
+# An undated article is near every date: under the one limit, every new article was compared with every undated
+# stored article sharing a key, and an undated one with the 200 newest sharing its pair, and a backfill slowed as its
+# archive grew (README, "A backfill").
+UNDATED_LIMIT = 20
 
 
 class ArticleStore(ABC):
@@ -138,11 +144,12 @@ class ArticleStore(ABC):
         yield
 
     # -- stories: the store is the window (services/indexer/placement.py) -----------------------------------------
-    def story_candidates(self, fingerprints: list[Fingerprint], window_days: int,
-                         limit: int = CANDIDATE_LIMIT) -> list[list[Candidate]]:
-        """For each fingerprint: the stored articles that share one of its keys and were published within
-        ``window_days`` of it (any date when it has none; undated articles always), newest first, at most
-        ``limit``."""
+    def story_candidates(self, fingerprints: list[Fingerprint], window_days: int, limit: int = CANDIDATE_LIMIT,
+                         undated_limit: int = UNDATED_LIMIT) -> list[list[Candidate]]:
+        """For each fingerprint, stored articles that share one of its keys: those published within ``window_days``
+        of it, newest first, at most ``limit`` (none when it has no date); then, at most ``undated_limit``, those no
+        date bounds the comparison with (undated ones; for an undated fingerprint, any), the ones sharing the most
+        keys first (among equals, any)."""
         raise NotImplementedError
 
     def story_members(self, story_ids: list[str]) -> list[tuple[str, str, str | None]]:
