@@ -7,7 +7,8 @@ nothing; an update moves an article to another story and leaves a tie it no long
 apart are merged whole, members that never met the bridging article included; an older copy arriving late becomes
 the one the others point to, and a reprint past the window, or past the candidate limit, still points to the first
 report, and an older report is never made a copy of a newer one it cannot see; where no date bounds the comparison (an undated
-copy, an undated report), a report finds its copy among more articles of its pair than are compared; a crash between the write and the
+copy, an undated report), a report finds its copy among more articles of its pair than are compared; a batch spanning years finds each
+article's copy in its own window; a crash between the write and the
 relabels/ties is repaired by the batch's redelivery
 (the ties left pending by a crash after the relabels are folded from their articles); an older version replayed
 changes neither the store nor the register;
@@ -247,6 +248,28 @@ def test_where_no_date_bounds_the_comparison_the_closest_are_compared(tmp_path, 
     index_batch(store, batch[:1 + companions])
     assert store.get("report")["story_id"] == store.get("copy")["story_id"]
     assert store.get("report")["story_id"] not in {store.get(a.id)["story_id"] for a in crowd}
+
+
+def test_a_batch_spanning_years_finds_each_articles_copy_in_its_own_window(tmp_path):
+    """A backfill's batch: its dates years apart, more stored articles of its pair than one search for the batch may
+    read, so its dated candidates are read in groups close in time. Each report finds its own copy, a day older, and
+    no candidate outside its window."""
+    pair = ("대구광역시", "청두시")
+    store = EmbeddedStore(tmp_path / "s", writer=True)
+    crowd = [_article(f"crowd-{n:02d}", f"대구시와 청두시는 {n + 1}차 교류 회의에서 과제 {n + 3}건을 다뤘다.", 30 * n, pair)
+             for n in range(70)]
+    texts = {0: TEXT_A, 700: TEXT_B, 1400: TEXT_C}
+    copies = [_article(f"copy-{day}", text, day - 1, pair) for day, text in texts.items()]
+    for start in range(0, len(crowd), 10):
+        index_batch(store, crowd[start:start + 10])
+    index_batch(store, copies)
+    reports = [_article(f"report-{day}", text, day, pair) for day, text in texts.items()]
+    found = store.story_candidates([fingerprint(a) for a in reports], 4)
+    for report, candidates in zip(reports, found, strict=True):
+        assert f"copy-{report.id.split('-')[1]}" in {c.article_id for c in candidates}
+        assert all(abs(c.published - report.published_at) <= timedelta(days=4) for c in candidates)
+    index_batch(store, reports)
+    assert all(store.get(f"report-{day}")["story_id"] == store.get(f"copy-{day}")["story_id"] for day in texts)
 
 
 def test_a_crash_after_the_write_is_repaired_by_the_redelivered_batch(tmp_path, articles):

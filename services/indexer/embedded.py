@@ -369,26 +369,63 @@ class EmbeddedStore(ArticleStore):
     # -- stories ------------------------------------------------------------------------------------------------
     def story_candidates(self, fingerprints: list[Fingerprint], window_days: int, limit: int = CANDIDATE_LIMIT,
                          undated_limit: int = UNDATED_LIMIT) -> list[list[Candidate]]:
-        """A few searches for the whole batch, each stored article read once, then shared out as one search per
-        article would give (ArticleStore.story_candidates): the dated candidates of each group of the batch's dated
-        articles close in time, and the closest ones where no date bounds the comparison. Should a search find more
-        than its limit times its articles, each of them is asked alone."""
+        """Few searches for the whole batch, each stored article read once, then shared out as one search per article
+        would give (ArticleStore.story_candidates). A live batch (its dates days apart) is one search, when it finds
+        at most READ_AT_ONCE stored articles per article. Else (a backfill's batch, its dates years apart) the dated
+        candidates are read in groups close in time, and the closest ones where no date bounds the comparison apart;
+        should one of those searches find more than its limit times its articles, each of them is asked alone."""
         searcher = self._searcher()
         out: list[list[Candidate]] = [[] for _ in fingerprints]
-        if searcher is None or searcher.num_docs == 0:
+        if searcher is None or searcher.num_docs == 0 or not any(fp.keys for fp in fingerprints):
             return out
         span = timedelta(days=window_days)
+        at_once = self._at_once(searcher, fingerprints, span, limit, undated_limit)
+        if at_once is not None:
+            return at_once
         dated = [n for n, fp in enumerate(fingerprints) if fp.keys and fp.published]
         undated = [n for n, fp in enumerate(fingerprints) if fp.keys and not fp.published]
-        for positions in _close_in_time([fingerprints[n].published for n in dated], span):
-            group = [fingerprints[dated[n]] for n in positions]
-            for n, found in zip(positions, self._dated_candidates(searcher, group, span, limit), strict=True):
-                out[dated[n]] += found
+        group = [fingerprints[n] for n in dated]
+        for positions in _close_in_time([fp.published for fp in group], span):
+            close = [group[n] for n in positions]
+            got = self._dated_candidates(searcher, close, span, limit, limit * len(close))
+            if got is None:
+                got = [self._dated_of(searcher, fp, span, limit) for fp in close]
+            for n, candidates in zip(positions, got, strict=True):
+                out[dated[n]] += candidates
         for positions, stored_dated in ((dated, False), (undated, None)):
             group = [fingerprints[n] for n in positions]
             for n, found in zip(positions, self._closest_candidates(searcher, group, stored_dated, undated_limit),
                                 strict=True):
                 out[n] += found
+        return out
+
+    def _at_once(self, searcher: tantivy.Searcher, fingerprints: list[Fingerprint], span: timedelta, limit: int,
+                 undated_limit: int) -> list[list[Candidate]] | None:
+        """Every article's candidates from one search: every stored article sharing a key with the batch, within the
+        window of its dates or undated (any date when the batch has an undated article); None when that search
+        finds more than READ_AT_ONCE per article of the batch, or READ_AT_ONCE_MAX."""
+        asked = [fp for fp in fingerprints if fp.keys]
+        query = self._keys_query((k for fp in asked for k in fp.keys), dated=None)
+        dates = [fp.published for fp in asked if fp.published]
+        if len(dates) == len(asked):
+            window = self._within(tantivy.Query.all_query(), min(dates) - span, max(dates) + span)
+            undated = self._keys_query((k for fp in asked for k in fp.keys), dated=False)
+            query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, tantivy.Query.
+                                                 boolean_query([(tantivy.Occur.Should, window),
+                                                                (tantivy.Occur.Should, undated)]))])
+        cap = min(READ_AT_ONCE * len(asked), READ_AT_ONCE_MAX)
+        result = searcher.search(query, cap, count=True, order_by_field="published_at")  # newest first, undated last
+        if (result.count or 0) > cap:
+            return None
+        found, by_key = self._read(searcher, [address for _, address in result.hits])
+        out = []
+        for fp in fingerprints:
+            shared: Counter[int] = Counter(n for key in set(fp.keys) for n in by_key.get(key, ()))
+            near = [found[n] for n in sorted(shared) if fp.published and found[n].published
+                    and abs(found[n].published - fp.published) <= span]  # newest first
+            unbounded = [n for n in shared if not (fp.published and found[n].published)]
+            closest = sorted(unbounded, key=lambda n: (-shared[n], found[n].article_id))[:undated_limit]
+            out.append(near[:limit] + [found[n] for n in closest])
         return out
 
     def _keys_query(self, keys: Iterable[str], *, dated: bool | None) -> tantivy.Query:
@@ -400,18 +437,17 @@ class EmbeddedStore(ArticleStore):
         return tantivy.Query.boolean_query([(tantivy.Occur.Must, query),
                                             (tantivy.Occur.Must if dated else tantivy.Occur.MustNot, published)])
 
-    def _dated_candidates(self, searcher: tantivy.Searcher, group: list[Fingerprint], span: timedelta,
-                          limit: int) -> list[list[Candidate]]:
-        """Dated articles within the window of each of ``group`` (dated, close in time), newest first."""
-        if not group:
-            return []
+    def _dated_candidates(self, searcher: tantivy.Searcher, group: list[Fingerprint], span: timedelta, limit: int,
+                          cap: int) -> list[list[Candidate]] | None:
+        """Dated articles within the window of each of ``group`` (dated), newest first, from one search that reads
+        each at most once; None when that search finds more than ``cap``."""
         low = min(fp.published for fp in group if fp.published) - span
         high = max(fp.published for fp in group if fp.published) + span
-        query = self._within(self._keys_query((k for fp in group for k in fp.keys), dated=True), low, high)
-        cap = limit * len(group)
+        keys = {k for fp in group for k in fp.keys}
+        query = self._within(self._keys_query(keys, dated=True), low, high)
         result = searcher.search(query, cap, count=True, order_by_field="published_at")  # newest first
         if (result.count or 0) > cap:
-            return [self._dated_of(searcher, fp, span, limit) for fp in group]
+            return None
         found, by_key = self._read(searcher, [address for _, address in result.hits])
         out = []
         for fp in group:
@@ -439,8 +475,8 @@ class EmbeddedStore(ArticleStore):
         if not group:
             return []
         cap = limit * len(group)
-        result = searcher.search(self._keys_query((k for fp in group for k in fp.keys), dated=dated), cap,
-                                 count=True)
+        keys = {k for fp in group for k in fp.keys}
+        result = searcher.search(self._keys_query(keys, dated=dated), cap, count=True)
         if (result.count or 0) > cap:
             return [self._closest_of(searcher, fp, dated, limit) for fp in group]
         found, by_key = self._read(searcher, [address for _, address in result.hits])
@@ -628,6 +664,13 @@ class EmbeddedStore(ArticleStore):
             if writer is not None:
                 writer.wait_merging_threads()
                 setattr(self, name, None)
+
+
+# Stored articles the one search for a whole batch's candidates may read: per article of the batch, and in all
+# (each is read, about 50 µs, and shared out to every article it shares a key with). Past it (a backfill's batch, its
+# dates years apart, or a store with many undated articles of the batch's pairs), the dated candidates are read in
+# groups close in time, the closest apart.
+READ_AT_ONCE, READ_AT_ONCE_MAX = 20, 2000
 
 
 def _close_in_time(dates: list[datetime | None], span: timedelta) -> list[list[int]]:
