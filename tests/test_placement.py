@@ -238,33 +238,35 @@ def test_where_no_date_bounds_the_comparison_the_closest_are_compared(tmp_path, 
     own candidates; in a batch, it reads the batch's once and shares them out.)"""
     copy, crowd, report = undated_crowd(2 * UNDATED_LIMIT + 5, report_dated=report_dated)
     store = EmbeddedStore(tmp_path / "s", writer=True)
-    for batch in ([copy] if not report_dated else [], *(crowd[s:s + 10] for s in range(0, len(crowd), 10)),
-                  [copy] if report_dated else []):
-        if batch:
-            index_batch(store, batch)
+    for batch in (*(crowd[s:s + 10] for s in range(0, len(crowd), 10)), [copy]):
+        index_batch(store, batch)
     batch = [report, _article("b", TEXT_B, 0, ("수원시", "하노이시")), _article("c", TEXT_C, 0, ("부산광역시", "후쿠오카시"))]
     found = [c.article_id for c in store.story_candidates([fingerprint(a) for a in batch[:1 + companions]], 4)[0]]
-    assert len(found) == UNDATED_LIMIT and found[0] == "copy"
+    assert len(found) == UNDATED_LIMIT and found[0] == copy.id
     index_batch(store, batch[:1 + companions])
-    assert store.get("report")["story_id"] == store.get("copy")["story_id"]
+    assert store.get("report")["story_id"] == store.get(copy.id)["story_id"]
     assert store.get("report")["story_id"] not in {store.get(a.id)["story_id"] for a in crowd}
 
 
-def test_a_batch_spanning_years_finds_each_articles_copy_in_its_own_window(tmp_path):
-    """A backfill's batch: its dates years apart, more stored articles of its pair than one search for the batch may
-    read, so its dated candidates are read in groups close in time. Each report finds its own copy, a day older, and
-    no candidate outside its window."""
+def test_a_batch_spanning_years_finds_each_articles_copy_in_its_own_window(tmp_path, monkeypatch):
+    """A backfill's batch: its dates years apart, more stored articles of its pair within them than one search for the
+    batch may read, so its dated candidates are read in groups close in time (asserted). Each report finds its own
+    copy, a day older, and no candidate outside its window."""
     pair = ("대구광역시", "청두시")
     store = EmbeddedStore(tmp_path / "s", writer=True)
-    crowd = [_article(f"crowd-{n:02d}", f"대구시와 청두시는 {n + 1}차 교류 회의에서 과제 {n + 3}건을 다뤘다.", 30 * n, pair)
-             for n in range(70)]
+    crowd = [_article(f"crowd-{n:03d}", f"대구시와 청두시는 {n + 1}차 교류 회의에서 과제 {n + 3}건을 다뤘다.", 10 * n, pair)
+             for n in range(150)]
     texts = {0: TEXT_A, 700: TEXT_B, 1400: TEXT_C}
     copies = [_article(f"copy-{day}", text, day - 1, pair) for day, text in texts.items()]
     for start in range(0, len(crowd), 10):
         index_batch(store, crowd[start:start + 10])
     index_batch(store, copies)
     reports = [_article(f"report-{day}", text, day, pair) for day, text in texts.items()]
+    one_search = store._at_once
+    answered_at_once = []
+    monkeypatch.setattr(store, "_at_once", lambda *a: answered_at_once.append(one_search(*a)) or answered_at_once[-1])
     found = store.story_candidates([fingerprint(a) for a in reports], 4)
+    assert answered_at_once == [None]  # the one search would read too many: the groups answered
     for report, candidates in zip(reports, found, strict=True):
         assert f"copy-{report.id.split('-')[1]}" in {c.article_id for c in candidates}
         assert all(abs(c.published - report.published_at) <= timedelta(days=4) for c in candidates)

@@ -376,6 +376,8 @@ class EmbeddedStore(ArticleStore):
         should one of those searches find more than its limit times its articles, each of them is asked alone."""
         searcher = self._searcher()
         out: list[list[Candidate]] = [[] for _ in fingerprints]
+        if min(limit, undated_limit) < 1:
+            raise ValueError(f"candidate limits must be at least 1, not {limit} and {undated_limit}")
         if searcher is None or searcher.num_docs == 0 or not any(fp.keys for fp in fingerprints):
             return out
         span = timedelta(days=window_days)
