@@ -8,7 +8,7 @@ apart are merged whole, members that never met the bridging article included; an
 the one the others point to, and a reprint past the window, or past the candidate limit, still points to the first
 report, and an older report is never made a copy of a newer one it cannot see; where no date bounds the comparison (an undated
 copy, an undated report), a report finds its copy among more articles of its pair than are compared; a batch spanning years finds each
-article's copy in its own window; a crash between the write and the
+article's copy in its own window; the ties the writing store keeps are the ones its index holds; a crash between the write and the
 relabels/ties is repaired by the batch's redelivery
 (the ties left pending by a crash after the relabels are folded from their articles); an older version replayed
 changes neither the store nor the register;
@@ -272,6 +272,20 @@ def test_a_batch_spanning_years_finds_each_articles_copy_in_its_own_window(tmp_p
         assert all(abs(c.published - report.published_at) <= timedelta(days=4) for c in candidates)
     index_batch(store, reports)
     assert all(store.get(f"report-{day}")["story_id"] == store.get(f"copy-{day}")["story_id"] for day in texts)
+
+
+def test_the_ties_a_writing_store_keeps_are_the_ones_its_index_holds(tmp_path, articles):
+    """The indexer's store keeps the ties it wrote rather than parse them again (EmbeddedStore._ties_kept): what it
+    hands placement is what another process reads from the index, batch after batch, and nothing once it closes."""
+    store = EmbeddedStore(tmp_path / "store", writer=True)
+    for i in range(0, len(articles), 3):
+        index_batch(store, articles[i:i + 3])
+        ids = [t.id for t in EmbeddedStore(tmp_path / "store").read_ties()]
+        assert store._ties_kept, "the writing store kept none of the ties it wrote"
+        assert comparable(store.get_ties(ids).values()) == comparable(EmbeddedStore(tmp_path / "store").get_ties(ids)
+                                                                       .values())
+    store.close()
+    assert not store._ties_kept
 
 
 def test_a_crash_after_the_write_is_repaired_by_the_redelivered_batch(tmp_path, articles):
