@@ -377,9 +377,10 @@ class EmbeddedStore(ArticleStore):
                          undated_limit: int = UNDATED_LIMIT) -> list[list[Candidate]]:
         """Few searches for the whole batch, each stored article read once, then shared out as one search per article
         would give (ArticleStore.story_candidates). A live batch (its dates days apart) is one search, when it finds
-        at most READ_AT_ONCE stored articles per article. Else (a backfill's batch, its dates years apart) the dated
-        candidates are read in groups close in time, and the closest ones where no date bounds the comparison apart;
-        should one of those searches find more than its limit times its articles, each of them is asked alone."""
+        at most READ_AT_ONCE stored articles per article and READ_AT_ONCE_MAX in all. Else (a backfill's batch, its
+        dates years apart) the dated candidates are read in groups close in time, and the closest ones where no date
+        bounds the comparison apart; should one of those searches find more than its limit times its articles, each
+        of them is asked alone."""
         searcher = self._searcher()
         out: list[list[Candidate]] = [[] for _ in fingerprints]
         if min(limit, undated_limit) < 1:
@@ -431,9 +432,8 @@ class EmbeddedStore(ArticleStore):
             shared: Counter[int] = Counter(n for key in set(fp.keys) for n in by_key.get(key, ()))
             near = [found[n] for n in sorted(shared) if fp.published and found[n].published
                     and abs(found[n].published - fp.published) <= span]  # newest first
-            unbounded = [n for n in shared if not (fp.published and found[n].published)]
-            closest = sorted(unbounded, key=lambda n: (-shared[n], found[n].article_id))[:undated_limit]
-            out.append(near[:limit] + [found[n] for n in closest])
+            unbounded = Counter({n: k for n, k in shared.items() if not (fp.published and found[n].published)})
+            out.append(near[:limit] + _closest(unbounded, found, undated_limit))
         return out
 
     def _keys_query(self, keys: Iterable[str], *, dated: bool | None) -> tantivy.Query:
@@ -490,9 +490,7 @@ class EmbeddedStore(ArticleStore):
         found, by_key = self._read(searcher, [address for _, address in result.hits])
         out = []
         for fp in group:
-            shared: Counter[int] = Counter(n for key in set(fp.keys) for n in by_key.get(key, ()))
-            closest = sorted(shared, key=lambda n: (-shared[n], found[n].article_id))
-            out.append([found[n] for n in closest[:limit]])
+            out.append(_closest(Counter(n for key in set(fp.keys) for n in by_key.get(key, ())), found, limit))
         return out
 
     def _closest_of(self, searcher: tantivy.Searcher, fp: Fingerprint, dated: bool | None,
@@ -695,6 +693,11 @@ TIES_KEPT_EVIDENCE = 200_000
 # dates years apart, or a store with many undated articles of the batch's pairs), the dated candidates are read in
 # groups close in time, the closest apart.
 READ_AT_ONCE, READ_AT_ONCE_MAX = 20, 2000
+
+
+def _closest(shared: Counter[int], found: list[Candidate], limit: int) -> list[Candidate]:
+    """The ``limit`` candidates sharing the most keys (``shared``: position in ``found`` → keys shared), then by id."""
+    return [found[n] for n in sorted(shared, key=lambda n: (-shared[n], found[n].article_id))[:limit]]
 
 
 def _close_in_time(dates: list[datetime | None], span: timedelta) -> list[list[int]]:
