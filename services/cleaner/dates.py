@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta, timezone
+from functools import cache
 
 KST = timezone(timedelta(hours=9), "KST")
 
@@ -59,6 +60,7 @@ def labelled_date(line: str, labels: tuple[str, ...]) -> datetime | None:
     return found[0] if found else None
 
 
+@cache  # a few labels, asked for on every line of every page
 def _label_pattern(label: str) -> re.Pattern[str]:
     # Latin labels (date, UPDATE) as whole words in any case: "update" does not hold the label "date".
     if label.isascii():
@@ -69,6 +71,8 @@ def _label_pattern(label: str) -> re.Pattern[str]:
 def labelled_date_and_time(line: str, labels: tuple[str, ...]) -> tuple[datetime, bool] | None:
     """As labelled_date, with whether the page gave a time (a date alone is midnight, and less trusted)."""
     for label in labels:
+        if label not in line and not label.isascii():  # a Korean label matches only as written; Latin ones in any case
+            continue
         for hit in _label_pattern(label).finditer(line):
             rest = line[hit.end():hit.end() + 40].lstrip(" :：.\t")
             m = DATE_TIME.match(rest)

@@ -93,7 +93,7 @@ def is_prose(line: str) -> bool:
 
 
 def hangul_ratio(line: str) -> float:
-    letters = sum(1 for c in line if c.isalpha())
+    letters = sum(map(str.isalpha, line))
     return len(_HANGUL.findall(line)) / letters if letters else 0.0
 
 
