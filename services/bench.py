@@ -353,6 +353,8 @@ def run_end_to_end(report: Report, raws: list[RawArticle], work_dir: Path, rate:
     cfg = _settings(work_dir, "e2e", partitions=4, batch_within_s=0.1, broker=broker)
     pipeline = Pipeline(cfg)
     pipeline.start()
+    # Which cores each process was given (services/cores.py; empty: the scheduler shared them)
+    report.figures["e2e_cores"] = {name: sorted(cpus) for name, cpus in pipeline.cores.items()}
     try:
         _warm_pipeline(pipeline, raws)
         prod = producer(cfg)

@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from services.cores import SHARED, place, plan, worker_name
 from services.settings import Settings
 from services.stages import STAGES
 from services.supervise import DataDirLock, die_with_parent
@@ -39,6 +40,7 @@ class Pipeline:
     _restart_due: dict[tuple[str, int], float] = field(default_factory=dict)
     _lock: DataDirLock | None = None
     broker_watch: BrokerMemoryWatch | None = None  # tansu's memory against its budget (services/retention.py)
+    cores: dict[str, frozenset[int]] = field(default_factory=dict)  # which process runs where (services/cores.py)
 
     def start(self, *, scale: dict[str, int] | None = None, stages: tuple[str, ...] = tuple(STAGES)) -> None:
         from services.broker import create_topics, wait_for_broker
@@ -46,13 +48,20 @@ class Pipeline:
         self._lock = DataDirLock(self.cfg.data_dir)
         self._lock.acquire()  # one pipeline per data directory: DataDirBusy names the other one
         self.cfg.log_dir.mkdir(parents=True, exist_ok=True)
+        counts = {stage: (scale or {}).get(stage, 1) for stage in stages}
+        self.cores = plan(counts, os.sched_getaffinity(0), self.cfg.cpu_placement)
+        if self.cores:
+            log.info("cores: %s", ", ".join(f"{name} {sorted(cpus)}" for name, cpus in self.cores.items()))
         self.start_broker()
         wait_for_broker(self.cfg)
+        broker = self.broker or (self.kafka.proc if self.kafka is not None else None)
+        if broker is not None:
+            place(broker.pid, self.cores.get(SHARED))  # its threads are running: each is placed
         created = create_topics(self.cfg)
         if created:
             log.info("created topics %s with %d partitions", ", ".join(created), self.cfg.partitions)
-        for stage in stages:
-            for n in range((scale or {}).get(stage, 1)):
+        for stage, count in counts.items():
+            for n in range(count):
                 self.start_worker(stage, n)
 
     def start_broker(self) -> None:
@@ -88,6 +97,8 @@ class Pipeline:
         proc = subprocess.Popen([sys.executable, "-m", "services.cli", "worker", stage],
                                 stdout=log_file.open("ab"), stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True, preexec_fn=die_with_parent)
+        # Placed as it starts, one thread (Popen returns once it runs Python): every thread it starts inherits.
+        place(proc.pid, self.cores.get(worker_name(stage, n), self.cores.get(SHARED)))
         procs = self.workers.setdefault(stage, [])
         if n < len(procs):
             procs[n] = proc

@@ -58,6 +58,9 @@ class Settings(BaseSettings):
                                      "dead-lettered as out_of_memory")
     stall_after_s: float = Field(
         60.0, description="/health fails when messages wait and no batch has finished for this long")
+    cpu_placement: Literal["auto", "off"] = Field(
+        "auto", description="auto: `run` gives each tagger a core of its own while one is left for the other "
+        "processes (services/cores.py); off: the scheduler shares them")
     log_level: str = Field("INFO", description="Log level of workers and CLI")
     log_format: Literal["text", "json"] = Field("text", description="json: one JSON object per log line")
 

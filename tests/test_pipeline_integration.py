@@ -3,7 +3,8 @@ one node, its log on disk), each with the three worker processes and the embedde
 
 Proves, on each broker: the seeds flow raw → clean → tagged → store and are searchable by id; feeding them again
 leaves one document each; a malformed message is dead-lettered with its reason while a good message behind it is
-still indexed; the workers report health and counters. On Kafka only: messages fed while no worker runs survive a
+still indexed; the workers report health and counters; on a machine of two cores or more, every thread of the
+tagger runs on a core of its own and every thread of the others (broker included) on the cores left. On Kafka only: messages fed while no worker runs survive a
 stop and restart of the broker and are indexed afterwards (the durable choice of `citydesk run --broker kafka`).
 Does not prove: anything about Elasticsearch (tests/test_elasticsearch_node.py), a multi-broker Kafka cluster,
 replication or TLS/SASL.
@@ -82,6 +83,29 @@ def test_workers_report_health_readiness_and_counters(pipeline):
                 assert resp.status == 200 and json.loads(resp.read())["stage"] == stage
     assert statuses["cleaner"]["dead_lettered"] >= 1  # the malformed message of the test before
     assert statuses["indexer"]["produced"] == statuses["indexer"]["consumed"]
+
+
+def _cores_of_every_thread(pid: int) -> set[frozenset[int]]:
+    import os
+
+    return {frozenset(os.sched_getaffinity(int(tid))) for tid in os.listdir(f"/proc/{pid}/task")}
+
+
+def test_the_tagger_has_a_core_of_its_own_and_the_other_processes_share_the_rest(pipeline):
+    """After the tests above, so the workers have started every thread they run (Kiwi's, faust's, the executor's)."""
+    import os
+
+    cores = frozenset(os.sched_getaffinity(0))
+    broker = pipeline.broker or pipeline.kafka.proc
+    if len(cores) < 2:  # nothing to place: everything may run everywhere
+        expected = {"tagger": cores, "cleaner": cores, "indexer": cores, "broker": cores}
+    else:
+        tagger_core = frozenset([max(cores)])
+        expected = {"tagger": tagger_core, "cleaner": cores - tagger_core, "indexer": cores - tagger_core,
+                    "broker": cores - tagger_core}
+    pids = {stage: procs[0].pid for stage, procs in pipeline.workers.items()} | {"broker": broker.pid}
+    assert {name: _cores_of_every_thread(pid) for name, pid in pids.items()} == {
+        name: {cpus} for name, cpus in expected.items()}
 
 
 def test_kafka_keeps_what_was_fed_across_a_broker_restart(tmp_path):
