@@ -13,7 +13,8 @@ relabels/ties is repaired by the batch's redelivery
 (the ties left pending by a crash after the relabels are folded from their articles); an older version replayed
 changes neither the store nor the register;
 `citydesk ties rebuild` gives the same register; the candidates read back from the store carry the fingerprint's
-entity sets; a store written by the previous citydesk (format 1) is migrated when opened and keeps answering.
+entity sets; a store written by the previous citydesk (format 1) is migrated when opened and keeps answering; the candidates the
+writing store keeps as it read them are what a store opened afresh reads, relabels included.
 Does not prove: the stream (tests/test_stories_pipeline.py), Elasticsearch (tests/test_stories_stores.py), speed.
 """
 
@@ -331,6 +332,41 @@ def test_candidates_read_back_carry_the_fingerprints_entity_sets(tmp_path, artic
         pairs, named = entity_sets(article)
         c = found[article.id]
         assert (c.pairs, c.named, list(c.signature)) == (pairs, named, list(fp.signature))
+
+
+def _as_read(candidates) -> list[tuple]:
+    return [(c.article_id, c.story_id, c.duplicate_of, c.published, c.pairs, c.named, list(c.signature))
+            for c in candidates]
+
+
+@pytest.mark.parametrize("kept", [5_000, 2])
+def test_the_candidates_a_writing_store_keeps_are_the_ones_its_index_holds(tmp_path, articles, monkeypatch, kept):
+    """The indexer's store keeps candidates as it read them rather than parse them again (EmbeddedStore.
+    _candidates_read): what it hands placement is what a store opened afresh reads from the index, batch after batch
+    of the fixtures, and after two stories it has read are merged by an article that bridges them (their members
+    relabelled); with room for two, as with room for all."""
+    monkeypatch.setattr("services.indexer.embedded.CANDIDATES_KEPT", kept)
+
+    def same_as_afresh(store: EmbeddedStore, fps) -> None:
+        kept_then = [_as_read(found) for found in store.story_candidates(fps, 4)]
+        assert 0 < len(store._candidates_read) <= kept
+        assert kept_then == [_as_read(found) for found in EmbeddedStore(store.directory).story_candidates(fps, 4)]
+
+    store = EmbeddedStore(tmp_path / "fixtures", writer=True)
+    for i in range(0, len(articles), 3):
+        index_batch(store, articles[i:i + 3])
+        same_as_afresh(store, [fingerprint(a) for a in articles])
+    store = EmbeddedStore(tmp_path / "merged", writer=True)
+    x = _article("x", TEXT_A, 0, ("대구광역시", "청두시"), ("홍준표",))
+    y = _article("y", TEXT_B, 0, ("대구광역시", "청두시"), ("왕펑",))
+    z = _article("z", TEXT_B + " 청두", 0, ("대구광역시", "청두시"), ("홍준표", "왕펑"))
+    for article in (x, y):
+        index_batch(store, [article])
+    assert store.get("x")["story_id"] != store.get("y")["story_id"]
+    same_as_afresh(store, [fingerprint(x), fingerprint(y)])  # read while apart
+    index_batch(store, [z])
+    assert store.get("x")["story_id"] == store.get("y")["story_id"]
+    same_as_afresh(store, [fingerprint(x), fingerprint(y)])
 
 
 def test_search_collapses_stories_and_counts_them_in_facets(tmp_path, articles):

@@ -16,6 +16,7 @@ stories and folded into ties in a new directory that then takes the old one's pl
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
 import os
@@ -145,6 +146,10 @@ class EmbeddedStore(ArticleStore):
         # ties a batch touched was 0.56 s of its 1.44 s). At most TIES_KEPT_EVIDENCE evidence entries in all.
         self._ties_kept: OrderedDict[str, Tie] = OrderedDict()
         self._ties_kept_evidence = 0
+        # Story candidates as read, by a digest of the stored fields they are built from (a new version or a relabel
+        # is a new entry). A story's copies are each other's candidates: each new copy reads every earlier one, which
+        # parsing its whole stored source made two thirds of a read. At most CANDIDATES_KEPT, the least recent out.
+        self._candidates_read: OrderedDict[bytes, tuple[frozenset[str], Candidate]] = OrderedDict()
         self.ties_schema = _ties_schema()
 
     # -- writing --------------------------------------------------------------------------------------
@@ -512,11 +517,21 @@ class EmbeddedStore(ArticleStore):
                 by_key[key].append(position)
         return found, by_key
 
-    @staticmethod
-    def _candidate(searcher: tantivy.Searcher, address: tantivy.DocAddress) -> tuple[set[str], Candidate]:
+    def _candidate(self, searcher: tantivy.Searcher, address: tantivy.DocAddress) -> tuple[frozenset[str], Candidate]:
         doc = searcher.doc(address)
-        return set(doc.to_dict().get("story_keys", [])), candidate_from_source(
-            json.loads(bytes(doc["source"][0])), bytes(doc["story_signature"][0]).decode("ascii"))
+        source, signature = bytes(doc["source"][0]), bytes(doc["story_signature"][0])
+        keys: list[str] = doc.get_all("story_keys")
+        digest = hashlib.blake2b(source, digest_size=16)
+        digest.update(b"\0".join([signature, *(k.encode() for k in keys)]))
+        read = self._candidates_read.get(key := digest.digest())
+        if read is not None:
+            self._candidates_read.move_to_end(key)
+            return read
+        read = frozenset(keys), candidate_from_source(json.loads(source), signature.decode("ascii"))
+        self._candidates_read[key] = read
+        if len(self._candidates_read) > CANDIDATES_KEPT:
+            self._candidates_read.popitem(last=False)
+        return read
 
     def story_members(self, story_ids: list[str]) -> list[tuple[str, str, str | None]]:
         searcher = self._searcher()
@@ -687,6 +702,9 @@ class EmbeddedStore(ArticleStore):
 # Evidence entries, at most, of the ties a writing store keeps as it wrote them (EmbeddedStore._ties_kept). Keeping
 # them costs no extra peak memory in the in-process harness (16,000 copies: 802 MB kept, 856 MB parsed each batch).
 TIES_KEPT_EVIDENCE = 200_000
+# Story candidates a store keeps as it read them (EmbeddedStore._candidates_read): about 9 KB each (measured with
+# tracemalloc: the keys, the 128 hashes, the entity sets), 45 MB at most.
+CANDIDATES_KEPT = 5_000
 
 # Stored articles the one search for a whole batch's candidates may read: per article of the batch, and in all
 # (each is read, about 50 µs, and shared out to every article it shares a key with). Past it (a backfill's batch, its
