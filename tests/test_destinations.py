@@ -1,6 +1,7 @@
 """The stage engine's contract without a broker: destinations answer refusals or raise Unavailable/Misconfigured,
 store errors are sorted into three kinds, and the loop backs off on Unavailable, reports degraded, and dead-letters
-stage failures and refusals by one path.
+stage failures and refusals by one path; a stage that sends to a topic runs its next batch while the last one is
+acknowledged, commits each once delivered and in order, and ends the worker when a delivery nobody awaits fails.
 Proves the sorting and the loop's order with fakes and a real embedded store (its writer lock held by another
 writer); does not prove the faust wiring (tests/test_pipeline_integration.py and the reliability suites do)."""
 
@@ -8,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import threading
 
 import pytest
 
@@ -160,3 +162,74 @@ def test_the_loop_waits_while_unavailable_then_dead_letters_failures_and_refusal
     assert status.retried == 2 and status.consumed == 3 and status.dead_lettered == 2 and status.produced == 1
     letters = [v.decode() for _, v in dlq.sent]
     assert len(letters) == 2 and "cannot parse" in letters[0] and "bad field" in letters[1]
+
+
+class AcknowledgedLater:
+    """A topic as the tagger sees it: sending is quick, the broker's acknowledgement comes later."""
+
+    name = "articles.tagged"
+
+    def __init__(self, events: list[str], sent: threading.Event) -> None:
+        self.events, self.sent = events, sent
+
+    async def deliver(self, results):
+        keys = ",".join(r.key.decode() for r in results)
+        self.events.append(f"sent {keys}")
+        self.sent.set()
+        await asyncio.sleep(0.05)
+        self.events.append(f"acked {keys}")
+        return []
+
+
+def _committing(events: list[str], name: str):
+    async def acknowledge() -> None:
+        events.append(f"committed {name}")
+
+    return acknowledge
+
+
+def test_a_stage_that_sends_to_a_topic_runs_its_next_batch_while_the_last_is_acknowledged():
+    events: list[str] = []
+    first_sent = threading.Event()
+
+    def function(payload: bytes):
+        if payload == b"c":  # the second batch: waits for the first one's sending, which must not wait for it
+            assert first_sent.wait(5), "the first batch was not sent before the second one ran"
+        events.append(f"ran {payload.decode()}")
+        return _article(payload.decode())
+
+    stage = Stage("tagger", "articles.clean", function, STAGES["tagger"].destination)
+    loop = StageLoop(stage, AcknowledgedLater(events, first_sent), FakeTopic(), WorkerStatus("tagger"))
+
+    async def stream() -> None:
+        await loop.handle([_incoming(0, b"a"), _incoming(1, b"b")], _committing(events, "a,b"))
+        await loop.handle([_incoming(2, b"c"), _incoming(3, b"d")], _committing(events, "c,d"))
+        await loop.finish_delivering()
+
+    asyncio.run(stream())
+    assert events.index("ran c") < events.index("acked a,b")  # ran while the first batch was on its way
+    # Each batch committed once delivered, and the second one sent only after the first (a partition's order)
+    assert [e for e in events if not e.startswith("ran")] == [
+        "sent a,b", "acked a,b", "committed a,b", "sent c,d", "acked c,d", "committed c,d"]
+    assert loop.next_offsets == {("articles.tagged", 0): 4}
+
+
+def test_a_delivery_failing_while_the_stream_waits_ends_the_worker_and_is_not_committed():
+    class BrokerGone:
+        name = "articles.tagged"
+
+        async def deliver(self, results):
+            raise RuntimeError("broker gone")
+
+    events: list[str] = []
+    stage = Stage("tagger", "articles.clean", lambda p: _article(p.decode()), STAGES["tagger"].destination)
+    loop = StageLoop(stage, BrokerGone(), FakeTopic(), WorkerStatus("tagger"))
+    failures: list[BaseException] = []
+    loop.on_failure = failures.append  # the worker exits there (services/workers.py build_app)
+
+    async def stream() -> None:
+        await loop.handle([_incoming(0, b"a")], _committing(events, "a"))
+        await asyncio.sleep(0.1)  # no next batch comes to await the delivery
+
+    asyncio.run(stream())
+    assert [str(f) for f in failures] == ["broker gone"] and events == []
