@@ -101,6 +101,13 @@ TEXT_B = "수원시는 하노이시와 교통 신호 체계 개선 사업을 함
 TEXT_C = "부산시는 후쿠오카시와 해협 관광 상품을 함께 팔기로 했다. 두 도시는 여객선 운항을 늘린다."
 
 
+def _two_stories_and_their_bridge():
+    """x and y: one pair's event told twice without shared text; z shares y's text and both their people."""
+    return (_article("x", TEXT_A, 0, ("대구광역시", "청두시"), ("홍준표",)),
+            _article("y", TEXT_B, 0, ("대구광역시", "청두시"), ("왕펑",)),
+            _article("z", TEXT_B + " 청두", 0, ("대구광역시", "청두시"), ("홍준표", "왕펑")))
+
+
 def test_an_update_moves_an_article_and_leaves_the_tie_it_no_longer_names(tmp_path):
     store = EmbeddedStore(tmp_path / "s", writer=True)
     a = _article("a", TEXT_A, 0, ("대구광역시", "청두시"), ("홍준표",))
@@ -150,9 +157,7 @@ def test_a_crash_between_a_merge_and_the_ties_leaves_them_pending_until_the_rede
     finds the stories merged already (no relabel to make), so only the pending mark brings y's story in the tie up
     to date: one story, as the register rebuilt from the store says."""
     store = EmbeddedStore(tmp_path / "s", writer=True)
-    x = _article("x", TEXT_A, 0, ("대구광역시", "청두시"), ("홍준표",))
-    y = _article("y", TEXT_B, 0, ("대구광역시", "청두시"), ("왕펑",))
-    z = _article("z", TEXT_B + " 청두", 0, ("대구광역시", "청두시"), ("홍준표", "왕펑"))
+    x, y, z = _two_stories_and_their_bridge()
     for article in (x, y):
         index_batch(store, [article])
     assert store.read_ties()[0].stories == 2
@@ -357,9 +362,7 @@ def test_the_candidates_a_writing_store_keeps_are_the_ones_its_index_holds(tmp_p
         index_batch(store, articles[i:i + 3])
         same_as_afresh(store, [fingerprint(a) for a in articles])
     store = EmbeddedStore(tmp_path / "merged", writer=True)
-    x = _article("x", TEXT_A, 0, ("대구광역시", "청두시"), ("홍준표",))
-    y = _article("y", TEXT_B, 0, ("대구광역시", "청두시"), ("왕펑",))
-    z = _article("z", TEXT_B + " 청두", 0, ("대구광역시", "청두시"), ("홍준표", "왕펑"))
+    x, y, z = _two_stories_and_their_bridge()
     for article in (x, y):
         index_batch(store, [article])
     assert store.get("x")["story_id"] != store.get("y")["story_id"]
