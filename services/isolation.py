@@ -80,8 +80,12 @@ class Journal:
         return attempt
 
     def done(self, offsets: dict[tuple[str, int], list[int]]) -> None:
-        for topic, partition in offsets:
-            self._path(topic, partition).unlink(missing_ok=True)
+        """Forget the batch, on each partition where its record is still the one in flight: a worker that delivers
+        a batch while it runs the next (services/workers.py) has begun the next one's record there already."""
+        for (topic, partition), offs in offsets.items():
+            record = self._read(topic, partition)
+            if record is None or (record["first"], record["last"]) == (min(offs), max(offs)):
+                self._path(topic, partition).unlink(missing_ok=True)
 
     def _read(self, topic: str, partition: int) -> dict[str, Any] | None:
         try:

@@ -1,4 +1,5 @@
-"""Poison isolation without a broker: the in-flight journal counts failed starts on the same offsets, and an isolated
+"""Poison isolation without a broker: the in-flight journal counts failed starts on the same offsets (a batch finished
+while the next one runs leaves the next one's record), and an isolated
 run turns the message that crashes, hangs or exhausts memory into a dead-letterable failure while its neighbours
 are processed. Uses the real tagger in forked children (Kiwi loaded in the parent), and the test faults of
 services/faults.py. The same through the real broker and workers: tests/test_reliability_poison.py."""
@@ -29,6 +30,17 @@ def test_the_journal_counts_failed_starts_on_the_same_offsets_and_forgets_finish
     journal.done({("articles.raw", 0): [11, 12, 13, 14]})
     assert journal.begin({("articles.raw", 0): [15, 16]}) == 1
     assert journal.begin({("articles.raw", 1): [5]}) == 1  # not the offsets that failed
+
+
+def test_a_batch_finished_while_the_next_runs_leaves_the_next_ones_record_in_flight(tmp_path):
+    """A stage that delivers a batch while it runs the next finishes the first after beginning the second: the
+    second's record stays, so a crash in it counts (the poison is isolated after isolate_after tries)."""
+    journal = Journal(tmp_path)
+    first, second = {("articles.clean", 0): [1, 2], ("articles.clean", 1): [7]}, {("articles.clean", 0): [3, 4]}
+    assert journal.begin(first) == 1 and journal.begin(second) == 1
+    journal.done(first)
+    assert journal.begin(second) == 2  # the second never finished (the process died running it)
+    assert journal.begin({("articles.clean", 1): [7]}) == 1  # the first finished on its other partition too
 
 
 def test_an_isolated_run_dead_letters_the_crash_the_hang_and_the_memory_hog_and_keeps_the_rest(monkeypatch):
