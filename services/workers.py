@@ -318,10 +318,18 @@ class StageLoop:
             self._delivering.add_done_callback(self._check_delivered)
 
     async def finish_delivering(self) -> None:
-        """Wait for the batch on its way; its failure is raised here."""
+        """Wait for the batch on its way; its failure is raised here, and so is its cancellation by anyone but a
+        stop of this loop (the batch would stay unacknowledged, holding its partition's commits back)."""
         delivering, self._delivering = self._delivering, None
-        if delivering is not None:
+        if delivering is None:
+            return
+        try:
             await delivering
+        except asyncio.CancelledError:
+            current = asyncio.current_task()
+            if current is not None and current.cancelling():
+                raise
+            raise RuntimeError("the delivery of a batch was cancelled; restarting so that it comes back") from None
 
     def abandon_delivering(self) -> None:
         """A stop: the batch on its way is given up, not acknowledged (it is delivered again after the restart)."""

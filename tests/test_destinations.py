@@ -233,3 +233,29 @@ def test_a_delivery_failing_while_the_stream_waits_ends_the_worker_and_is_not_co
 
     asyncio.run(stream())
     assert [str(f) for f in failures] == ["broker gone"] and events == []
+
+
+def test_a_delivery_cancelled_under_the_loop_fails_the_worker_rather_than_hold_its_partition():
+    """Cancelled by anything but a stop of the loop (a send future cancelled under it), the batch would stay
+    unacknowledged and hold back every later commit of its partitions: the loop raises, and the worker restarts."""
+
+    class Stalled:
+        name = "articles.tagged"
+
+        async def deliver(self, results):
+            await asyncio.sleep(10)
+            return []
+
+    events: list[str] = []
+    stage = Stage("tagger", "articles.clean", lambda p: _article(p.decode()), STAGES["tagger"].destination)
+    loop = StageLoop(stage, Stalled(), FakeTopic(), WorkerStatus("tagger"))
+
+    async def stream() -> None:
+        await loop.handle([_incoming(0, b"a")], _committing(events, "a"))
+        await asyncio.sleep(0.01)
+        loop._delivering.cancel()
+        with pytest.raises(RuntimeError, match="cancelled"):
+            await loop.finish_delivering()
+
+    asyncio.run(stream())
+    assert events == []
