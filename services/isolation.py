@@ -49,7 +49,9 @@ class Failed(RuntimeError):
 
 
 class Journal:
-    """In-flight offsets and attempt counts, one small file per source partition (one owner at a time)."""
+    """In-flight offsets and attempt counts, one small file per source partition (one owner at a time). A partition
+    may have two batches in flight (services/workers.py delivers one while the next runs), so its file holds a list
+    of records, each batch's own."""
 
     def __init__(self, directory: Path) -> None:
         self.directory = directory
@@ -59,39 +61,52 @@ class Journal:
         return self.directory / f"{topic}-{partition}.json"
 
     def begin(self, offsets: dict[tuple[str, int], list[int]]) -> int:
-        """Record the batch as in flight; returns its attempt number (1 unless an earlier try never finished)."""
+        """Record the batch as in flight; returns its attempt number: one more than the most any record of its
+        offsets counts (1 when every earlier try of them finished). Those records give way to the batch's own; the
+        others stay, so a batch that crashed beside the one before it is still counted when it comes back."""
         attempt = 1
-        records = {}
+        others: dict[tuple[str, int], list[dict[str, Any]]] = {}
         for (topic, partition), offs in offsets.items():
             first, last = min(offs), max(offs)
-            previous = self._read(topic, partition)
-            tries = 1
-            if previous and previous["first"] <= last and first <= previous["last"]:
-                tries = previous["attempts"] + 1
-            records[(topic, partition)] = {"first": first, "last": last, "attempts": tries, "pid": os.getpid(),
-                                           "started_at": time.time()}
-            attempt = max(attempt, tries)
-        for (topic, partition), record in records.items():
-            record["attempts"] = attempt  # the batch is retried whole: every partition of it shares the count
-            path = self._path(topic, partition)
-            tmp = path.with_suffix(".tmp")
-            tmp.write_text(json.dumps(record), encoding="utf-8")
-            tmp.replace(path)
+            records = self._read(topic, partition)
+            overlapping = [r for r in records if r["first"] <= last and first <= r["last"]]
+            attempt = max(attempt, 1 + max((r["attempts"] for r in overlapping), default=0))
+            others[(topic, partition)] = [r for r in records if r not in overlapping][-(RECORDS_KEPT - 1):]
+        for (topic, partition), offs in offsets.items():
+            # the batch is retried whole: every partition of it shares the count
+            record = {"first": min(offs), "last": max(offs), "attempts": attempt, "pid": os.getpid(),
+                      "started_at": time.time()}
+            self._write(topic, partition, [*others[(topic, partition)], record])
         return attempt
 
     def done(self, offsets: dict[tuple[str, int], list[int]]) -> None:
-        """Forget the batch, on each partition where its record is still the one in flight: a worker that delivers
-        a batch while it runs the next (services/workers.py) has begun the next one's record there already."""
+        """Forget the batch's own records, not those of a batch begun beside it."""
         for (topic, partition), offs in offsets.items():
-            record = self._read(topic, partition)
-            if record is None or (record["first"], record["last"]) == (min(offs), max(offs)):
-                self._path(topic, partition).unlink(missing_ok=True)
+            records = self._read(topic, partition)
+            left = [r for r in records if (r["first"], r["last"]) != (min(offs), max(offs))]
+            if len(left) != len(records):
+                self._write(topic, partition, left)
 
-    def _read(self, topic: str, partition: int) -> dict[str, Any] | None:
+    def _read(self, topic: str, partition: int) -> list[dict[str, Any]]:
         try:
-            return dict(json.loads(self._path(topic, partition).read_text(encoding="utf-8")))
+            data = json.loads(self._path(topic, partition).read_text(encoding="utf-8"))
         except (OSError, ValueError):
-            return None
+            return []
+        return [dict(r) for r in (data if isinstance(data, list) else [data])]  # one record: an earlier citydesk
+
+    def _write(self, topic: str, partition: int, records: list[dict[str, Any]]) -> None:
+        path = self._path(topic, partition)
+        if not records:
+            path.unlink(missing_ok=True)
+            return
+        tmp = path.with_suffix(".tmp")
+        tmp.write_text(json.dumps(records), encoding="utf-8")
+        tmp.replace(path)
+
+
+# In-flight records kept per partition: two batches in flight at most, and the records of batches that crashed
+# until they come back; the oldest go first past this.
+RECORDS_KEPT = 8
 
 
 def _vm_size() -> int:

@@ -43,6 +43,20 @@ def test_a_batch_finished_while_the_next_runs_leaves_the_next_ones_record_in_fli
     assert journal.begin({("articles.clean", 1): [7]}) == 1  # the first finished on its other partition too
 
 
+def test_a_batch_that_crashes_beside_the_one_before_it_is_counted_when_both_come_back(tmp_path):
+    """The first batch is still on its way when the second, begun beside it, crashes the worker: the restart reads
+    from the first one's offsets again. The second is counted each time it comes back, and isolated (attempt 3 past
+    isolate_after 2) on its third; the first, innocent, never counts past 2."""
+    journal = Journal(tmp_path)
+    first, second = {("articles.clean", 0): list(range(100, 150))}, {("articles.clean", 0): list(range(150, 200))}
+    attempts = []
+    for _ in range(3):  # three starts, each crashing in the second batch (no done)
+        attempts.append(journal.begin(first))
+        attempts.append(journal.begin(second))
+        journal.done(first)
+    assert attempts == [1, 1, 1, 2, 1, 3]
+
+
 def test_an_isolated_run_dead_letters_the_crash_the_hang_and_the_memory_hog_and_keeps_the_rest(monkeypatch):
     monkeypatch.setenv(faults.ENV, json.dumps({"stages": ["tagger"]}))
     function = faults.wrap("tagger", tag_message)
