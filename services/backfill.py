@@ -229,14 +229,6 @@ def search_at_scale(cfg: Settings, n: int, cli_queries: int = 6) -> dict[str, An
             **checkpoint_search(cfg, cli_queries)}
 
 
-def _broker_pid(pipeline: Any) -> int | None:
-    if pipeline.broker is not None:
-        return int(pipeline.broker.pid)
-    if pipeline.kafka is not None and pipeline.kafka.proc is not None:
-        return int(pipeline.kafka.proc.pid)
-    return None
-
-
 def run_backfill(cfg: Settings, n: int, every: int = 5000, search_at: tuple[int, ...] = (10_000,),
                  cli_queries: int = 6, timeout_per_step: float = 1800.0,
                  budget_s: float | None = None) -> dict[str, Any]:
@@ -254,7 +246,7 @@ def run_backfill(cfg: Settings, n: int, every: int = 5000, search_at: tuple[int,
     try:
         progress(f"{cfg.broker} broker, 1 worker per stage, {cfg.partitions} partitions; warming up ...")
         _warm_pipeline(pipeline, synthetic_articles(1))
-        broker_pid = _broker_pid(pipeline)
+        broker_pid = pipeline.broker_process.pid if pipeline.broker_process is not None else None
         broker_start = rss_mb(broker_pid) if broker_pid else 0.0
         store = open_store(cfg)
         base = store.count()  # the warm-up article

@@ -20,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from schemas import CleanArticle, RawArticle
+from services.cores import worker_name
 
 ROOT = Path(__file__).resolve().parent.parent
 # The shared seeds (real pages, 5–9 KB raw) when the checkout has them beside it; our own examples and
@@ -280,9 +281,9 @@ def _cpu_s(pid: int) -> float:
 
 def _pipeline_pids(pipeline: Any) -> dict[str, int]:
     """The processes a run's CPU is spent in, by name: each worker and the broker (tansu or the Kafka JVM)."""
-    pids = {f"{stage}-{n}" if n else stage: proc.pid
+    pids = {worker_name(stage, n): proc.pid
             for stage, procs in pipeline.workers.items() for n, proc in enumerate(procs)}
-    broker = pipeline.broker or (pipeline.kafka.proc if pipeline.kafka is not None else None)
+    broker = pipeline.broker_process
     if broker is not None:
         pids["broker"] = broker.pid
     return pids
@@ -440,7 +441,7 @@ def _tagger_rate(work_dir: Path, name: str, cleaned: list[CleanArticle], taggers
     try:
         for n in range(taggers):
             pipeline.start_worker("tagger", n)
-        logs = [cfg.log_dir / f"tagger{'' if n == 0 else f'-{n}'}.log" for n in range(taggers)]
+        logs = [pipeline.log_file("tagger", n) for n in range(taggers)]
         deadline = time.monotonic() + 120
         # faust logs "[^Worker]: Ready", or "[^_Worker]: Ready" for our subclass (services/workers.py _Worker)
         while not all(p.exists() and "Worker]: Ready" in p.read_text(errors="replace") for p in logs):

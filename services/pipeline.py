@@ -54,15 +54,22 @@ class Pipeline:
             log.info("cores: %s", ", ".join(f"{name} {sorted(cpus)}" for name, cpus in self.cores.items()))
         self.start_broker()
         wait_for_broker(self.cfg)
-        broker = self.broker or (self.kafka.proc if self.kafka is not None else None)
-        if broker is not None:
-            place(broker.pid, self.cores.get(SHARED))  # its threads are running: each is placed
+        if self.broker_process is not None:
+            place(self.broker_process.pid, self.cores.get(SHARED))  # its threads are running: each is placed
         created = create_topics(self.cfg)
         if created:
             log.info("created topics %s with %d partitions", ", ".join(created), self.cfg.partitions)
         for stage, count in counts.items():
             for n in range(count):
                 self.start_worker(stage, n)
+
+    @property
+    def broker_process(self) -> subprocess.Popen[bytes] | None:
+        """The broker's process when this pipeline started it: tansu, or the local Apache Kafka."""
+        return self.broker or (self.kafka.proc if self.kafka is not None else None)
+
+    def log_file(self, stage: str, n: int = 0) -> Path:
+        return self.cfg.log_dir / f"{worker_name(stage, n)}.log"
 
     def start_broker(self) -> None:
         from services.broker import start_embedded, start_kafka
@@ -93,7 +100,7 @@ class Pipeline:
             if value is not None:
                 env[f"CITYDESK_{name.upper()}"] = str(value)
         env["CITYDESK_DATA_DIR"] = str(self.cfg.data_dir.resolve())
-        log_file = self.cfg.log_dir / f"{stage}{'' if n == 0 else f'-{n}'}.log"
+        log_file = self.log_file(stage, n)
         proc = subprocess.Popen([sys.executable, "-m", "services.cli", "worker", stage],
                                 stdout=log_file.open("ab"), stderr=subprocess.STDOUT, env=env,
                                 start_new_session=True, preexec_fn=die_with_parent)
@@ -123,7 +130,7 @@ class Pipeline:
                 code = proc.poll()
                 if code is None:
                     continue
-                log_file = self.cfg.log_dir / f"{stage}{'' if n == 0 else f'-{n}'}.log"
+                log_file = self.log_file(stage, n)
                 if code == 78:
                     raise RuntimeError(f"the {stage} worker stopped on a configuration error (exit 78): fix it and "
                                        f"start again; see {log_file}")

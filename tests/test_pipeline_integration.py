@@ -96,14 +96,13 @@ def test_the_tagger_has_a_core_of_its_own_and_the_other_processes_share_the_rest
     import os
 
     cores = frozenset(os.sched_getaffinity(0))
-    broker = pipeline.broker or pipeline.kafka.proc
     if len(cores) < 2:  # nothing to place: everything may run everywhere
         expected = {"tagger": cores, "cleaner": cores, "indexer": cores, "broker": cores}
     else:
         tagger_core = frozenset([max(cores)])
         expected = {"tagger": tagger_core, "cleaner": cores - tagger_core, "indexer": cores - tagger_core,
                     "broker": cores - tagger_core}
-    pids = {stage: procs[0].pid for stage, procs in pipeline.workers.items()} | {"broker": broker.pid}
+    pids = {stage: procs[0].pid for stage, procs in pipeline.workers.items()} | {"broker": pipeline.broker_process.pid}
     assert {name: _cores_of_every_thread(pid) for name, pid in pids.items()} == {
         name: {cpus} for name, cpus in expected.items()}
 
