@@ -20,13 +20,14 @@ Does not prove: the stream (tests/test_stories_pipeline.py), Elasticsearch (test
 
 from __future__ import annotations
 
+import contextlib
 import json
 from datetime import datetime, timedelta
 
 import pytest
 
 from schemas import CleanArticle, Person, Relation
-from services.indexer.embedded import STORE_FORMAT, EmbeddedStore, store_format
+from services.indexer.embedded import READ_AT_ONCE, STORE_FORMAT, EmbeddedStore, store_format
 from services.indexer.placement import index_batch, rebuild_ties
 from services.indexer.store import CANDIDATE_LIMIT, UNDATED_LIMIT, SearchQuery
 from services.stories.core import entity_sets, fingerprint
@@ -260,9 +261,10 @@ def test_a_batch_spanning_years_finds_each_articles_copy_in_its_own_window(tmp_p
     copy, a day older, and no candidate outside its window."""
     pair = ("대구광역시", "청두시")
     store = EmbeddedStore(tmp_path / "s", writer=True)
-    crowd = [_article(f"crowd-{n:03d}", f"대구시와 청두시는 {n + 1}차 교류 회의에서 과제 {n + 3}건을 다뤘다.", 10 * n, pair)
-             for n in range(150)]
     texts = {0: TEXT_A, 700: TEXT_B, 1400: TEXT_C}
+    crowded = READ_AT_ONCE * len(texts) + 1  # one more than the one search may read for the three reports
+    crowd = [_article(f"crowd-{n:03d}", f"대구시와 청두시는 {n + 1}차 교류 회의에서 과제 {n + 3}건을 다뤘다.",
+                      1400 * n // crowded, pair) for n in range(crowded)]  # all within the batch's dates
     copies = [_article(f"copy-{day}", text, day - 1, pair) for day, text in texts.items()]
     for start in range(0, len(crowd), 10):
         index_batch(store, crowd[start:start + 10])
@@ -370,6 +372,33 @@ def test_the_candidates_a_writing_store_keeps_are_the_ones_its_index_holds(tmp_p
     index_batch(store, [z])
     assert store.get("x")["story_id"] == store.get("y")["story_id"]
     same_as_afresh(store, [fingerprint(x), fingerprint(y)])
+
+
+@pytest.mark.parametrize("outcome", ["committed", "rolled back"])
+def test_a_candidate_read_between_its_write_and_the_commit_is_not_kept(tmp_path, articles, outcome):
+    """Inside one commit, searches see the commit before: a stored article read there, after this batch wrote its
+    new version, is the old one. Kept, it would be stale once the commit lands; after a rollback, the old one is
+    right again. Either way the next read is what a store opened afresh reads."""
+    store = _fill(tmp_path, articles, 100)
+    article = articles[0]
+    fps = [fingerprint(article)]
+    before = {c.article_id: c for c in store.story_candidates(fps, 4)[0]}[article.id]
+    moved = article.model_copy(update={"story_id": "s-moved", "published_at": article.published_at
+                                       and article.published_at + timedelta(days=1)})
+
+    class Abandoned(Exception):
+        pass
+
+    with pytest.raises(Abandoned) if outcome == "rolled back" else contextlib.nullcontext(), store.one_commit():
+        store.write([moved])
+        inside = {c.article_id: c for c in store.story_candidates(fps, 4)[0]}[article.id]
+        assert _as_read([inside]) == _as_read([before])  # the commit before
+        if outcome == "rolled back":
+            raise Abandoned
+    after = {c.article_id: c for c in store.story_candidates(fps, 4)[0]}[article.id]
+    assert after.story_id == ("s-moved" if outcome == "committed" else before.story_id)
+    assert _as_read(store.story_candidates(fps, 4)[0]) == _as_read(
+        EmbeddedStore(store.directory).story_candidates(fps, 4)[0])
 
 
 def test_search_collapses_stories_and_counts_them_in_facets(tmp_path, articles):

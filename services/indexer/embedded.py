@@ -16,7 +16,6 @@ stories and folded into ties in a new directory that then takes the old one's pl
 
 from __future__ import annotations
 
-import hashlib
 import json
 import logging
 import os
@@ -25,9 +24,10 @@ import time
 from collections import Counter, OrderedDict, defaultdict
 from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, NamedTuple
 
 import tantivy
 
@@ -146,10 +146,13 @@ class EmbeddedStore(ArticleStore):
         # ties a batch touched was 0.56 s of its 1.44 s). At most TIES_KEPT_EVIDENCE evidence entries in all.
         self._ties_kept: OrderedDict[str, Tie] = OrderedDict()
         self._ties_kept_evidence = 0
-        # Story candidates as read, by a digest of the stored fields they are built from (a new version or a relabel
-        # is a new entry). A story's copies are each other's candidates: each new copy reads every earlier one, which
-        # parsing its whole stored source made two thirds of a read. At most CANDIDATES_KEPT, the least recent out.
-        self._candidates_read: OrderedDict[bytes, tuple[frozenset[str], Candidate]] = OrderedDict()
+        # Story candidates as read, by article id, while this store holds the index's one writer: a story's copies
+        # are each other's candidates, and each new copy reads every earlier one; loading the stored document was most
+        # of a read (in the pipeline, a sixth of the indexer's CPU). A search's ids come from the id column (_read),
+        # so a kept candidate costs no document. An article this store writes or relabels is forgotten then and
+        # again at the commit (reads in between see the commit before). At most CANDIDATES_KEPT, the least recent out.
+        self._candidates_read: OrderedDict[str, _Kept] = OrderedDict()
+        self._unsettled: set[str] = set()  # written or relabelled since the last commit
         self.ties_schema = _ties_schema()
 
     # -- writing --------------------------------------------------------------------------------------
@@ -161,6 +164,7 @@ class EmbeddedStore(ArticleStore):
             if article.id in stale:
                 continue  # a newer version is stored: an older replay never overwrites it
             fields = story_fields(article, fingerprints)
+            self._forget(article.id)
             self._writer.delete_documents_by_term("id", article.id)
             self._writer.add_document(self._document(article, fields["story_keys"], fields["story_signature"]))
         self._commit()
@@ -177,16 +181,36 @@ class EmbeddedStore(ArticleStore):
             yield
         except BaseException:
             if not outer and self._writer is not None:
-                self._writer.rollback()  # nothing of a failed batch stays pending for the next commit
+                try:
+                    self._writer.rollback()  # nothing of a failed batch stays pending for the next commit
+                finally:
+                    self._settle()
             raise
         finally:
             self._deferred = outer
         if not outer and self._writer is not None:
-            self._writer.commit()
+            try:
+                self._writer.commit()
+            finally:
+                self._settle()
 
     def _commit(self) -> None:
         if not self._deferred:
-            self._writer.commit()
+            try:
+                self._writer.commit()
+            finally:
+                self._settle()
+
+    def _forget(self, article_id: str) -> None:
+        """A kept candidate of this article is no longer what the index will hold (it is being written)."""
+        self._candidates_read.pop(article_id, None)
+        self._unsettled.add(article_id)
+
+    def _settle(self) -> None:
+        """After a commit or a rollback: what was read of the articles written meanwhile may be either version."""
+        for article_id in self._unsettled:
+            self._candidates_read.pop(article_id, None)
+        self._unsettled.clear()
 
     def _stale(self, batch: list[TaggedArticle]) -> set[str]:
         """Ids in the batch whose stored version is newer (CleanArticle.version): the same rule as Elasticsearch's
@@ -423,18 +447,17 @@ class EmbeddedStore(ArticleStore):
         dates = [fp.published for fp in asked if fp.published]
         if len(dates) == len(asked):
             window = self._within(tantivy.Query.all_query(), min(dates) - span, max(dates) + span)
-            undated = self._keys_query((k for fp in asked for k in fp.keys), dated=False)
+            undated = tantivy.Query.boolean_query([(tantivy.Occur.Must, tantivy.Query.all_query()), (
+                tantivy.Occur.MustNot, tantivy.Query.exists_query("published_at"))])  # the keys once: most of the cost
             query = tantivy.Query.boolean_query([(tantivy.Occur.Must, query), (tantivy.Occur.Must, tantivy.Query.
                                                  boolean_query([(tantivy.Occur.Should, window),
                                                                 (tantivy.Occur.Should, undated)]))])
-        cap = min(READ_AT_ONCE * len(asked), READ_AT_ONCE_MAX)
-        result = searcher.search(query, cap, count=True, order_by_field="published_at")  # newest first, undated last
-        if (result.count or 0) > cap:
+        read = self._read(searcher, query, min(READ_AT_ONCE * len(asked), READ_AT_ONCE_MAX))
+        if read is None:
             return None
-        found, by_key = self._read(searcher, [address for _, address in result.hits])
-        out = []
+        found, out = read.candidates, []
         for fp in fingerprints:
-            shared: Counter[int] = Counter(n for key in set(fp.keys) for n in by_key.get(key, ()))
+            shared = read.sharing(fp.keys)
             near = [found[n] for n in sorted(shared) if fp.published and found[n].published
                     and abs(found[n].published - fp.published) <= span]  # newest first
             unbounded = Counter({n: k for n, k in shared.items() if not (fp.published and found[n].published)})
@@ -457,16 +480,13 @@ class EmbeddedStore(ArticleStore):
         low = min(fp.published for fp in group if fp.published) - span
         high = max(fp.published for fp in group if fp.published) + span
         keys = {k for fp in group for k in fp.keys}
-        query = self._within(self._keys_query(keys, dated=True), low, high)
-        result = searcher.search(query, cap, count=True, order_by_field="published_at")  # newest first
-        if (result.count or 0) > cap:
+        read = self._read(searcher, self._within(self._keys_query(keys, dated=True), low, high), cap)
+        if read is None:
             return None
-        found, by_key = self._read(searcher, [address for _, address in result.hits])
         out = []
         for fp in group:
             assert fp.published is not None
-            positions = sorted({n for key in fp.keys for n in by_key.get(key, ())})  # newest first
-            near = (found[n] for n in positions)
+            near = (read.candidates[n] for n in sorted(read.sharing(fp.keys)))  # newest first
             out.append([c for c in near if c.published and abs(c.published - fp.published) <= span][:limit])
         return out
 
@@ -479,7 +499,7 @@ class EmbeddedStore(ArticleStore):
         assert fp.published is not None
         query = self._within(self._keys_query(fp.keys, dated=True), fp.published - span, fp.published + span)
         hits = searcher.search(query, limit, count=False, order_by_field="published_at").hits  # newest first
-        return [self._candidate(searcher, address)[1] for _, address in hits]
+        return [self._candidate(searcher, address).candidate for _, address in hits]
 
     def _closest_candidates(self, searcher: tantivy.Searcher, group: list[Fingerprint], dated: bool | None,
                             limit: int) -> list[list[Candidate]]:
@@ -489,14 +509,10 @@ class EmbeddedStore(ArticleStore):
             return []
         cap = limit * len(group)
         keys = {k for fp in group for k in fp.keys}
-        result = searcher.search(self._keys_query(keys, dated=dated), cap, count=True)
-        if (result.count or 0) > cap:
+        read = self._read(searcher, self._keys_query(keys, dated=dated), cap)
+        if read is None:
             return [self._closest_of(searcher, fp, dated, limit) for fp in group]
-        found, by_key = self._read(searcher, [address for _, address in result.hits])
-        out = []
-        for fp in group:
-            out.append(_closest(Counter(n for key in set(fp.keys) for n in by_key.get(key, ())), found, limit))
-        return out
+        return [_closest(Counter(read.sharing(fp.keys)), read.candidates, limit) for fp in group]
 
     def _closest_of(self, searcher: tantivy.Searcher, fp: Fingerprint, dated: bool | None,
                     limit: int) -> list[Candidate]:
@@ -504,33 +520,40 @@ class EmbeddedStore(ArticleStore):
         shares = [(tantivy.Occur.Should, tantivy.Query.const_score_query(
             tantivy.Query.term_query(self.schema, "story_keys", key), 1.0)) for key in sorted(set(fp.keys))]
         query = tantivy.Query.boolean_query([(tantivy.Occur.Must, self._keys_query(fp.keys, dated=dated)), *shares])
-        return [self._candidate(searcher, address)[1] for _, address in searcher.search(query, limit).hits]
+        return [self._candidate(searcher, address).candidate for _, address in searcher.search(query, limit).hits]
 
-    def _read(self, searcher: tantivy.Searcher, addresses: list[tantivy.DocAddress]
-              ) -> tuple[list[Candidate], dict[str, list[int]]]:
-        """The candidates at these addresses, each read once, and for each key the positions of those that have it."""
-        found, by_key = [], defaultdict(list)
-        for position, address in enumerate(addresses):
-            keys, candidate = self._candidate(searcher, address)
-            found.append(candidate)
-            for key in keys:
-                by_key[key].append(position)
-        return found, by_key
+    def _read(self, searcher: tantivy.Searcher, query: tantivy.Query, cap: int) -> _Found | None:
+        """Every stored article the query finds, as candidates, each read once; None when there are more than cap.
+        The query's ids come from the id column (an aggregation: ordering the hits by id cost 14 µs a hit, three
+        times the search), so a candidate this store keeps costs no document; the others are found by id."""
+        ids = [b["key"] for b in searcher.aggregate(query, {"ids": {"terms": {"field": "id", "size": cap + 1}}})
+               ["ids"]["buckets"]]
+        if len(ids) > cap:
+            return None
+        kept = self._candidates_read if self._writer is not None else None
+        read = []
+        if kept is not None:
+            for article_id in ids:
+                if (entry := kept.get(article_id)) is not None:
+                    kept.move_to_end(article_id)
+                    read.append(entry)
+        if len(read) < len(ids):
+            missing = tantivy.Query.term_set_query(self.schema, "id", [i for i in ids if kept is None or i not in kept])
+            read += [self._candidate(searcher, address) for _, address in
+                     searcher.search(missing, len(ids) - len(read), count=False).hits]
+        return _Found.of(read)
 
-    def _candidate(self, searcher: tantivy.Searcher, address: tantivy.DocAddress) -> tuple[frozenset[str], Candidate]:
+    def _candidate(self, searcher: tantivy.Searcher, address: tantivy.DocAddress) -> _Kept:
+        """The stored article at ``address`` as a candidate, with its keys; kept by id while this store writes."""
         doc = searcher.doc(address)
-        source, signature = bytes(doc["source"][0]), bytes(doc["story_signature"][0])
-        keys: list[str] = doc.get_all("story_keys")
-        digest = hashlib.blake2b(source, digest_size=16)
-        digest.update(b"\0".join([signature, *(k.encode() for k in keys)]))
-        read = self._candidates_read.get(key := digest.digest())
-        if read is not None:
-            self._candidates_read.move_to_end(key)
-            return read
-        read = frozenset(keys), candidate_from_source(json.loads(source), signature.decode("ascii"))
-        self._candidates_read[key] = read
-        if len(self._candidates_read) > CANDIDATES_KEPT:
-            self._candidates_read.popitem(last=False)
+        source = json.loads(bytes(doc["source"][0]))
+        candidate = candidate_from_source(source, bytes(doc["story_signature"][0]).decode("ascii"))
+        read = _Kept(frozenset(doc.get_all("story_keys")), candidate, _newest_first(candidate))
+        kept = self._candidates_read if self._writer is not None else None
+        if kept is not None and source["id"] not in self._unsettled:
+            kept[source["id"]] = read
+            if len(kept) > CANDIDATES_KEPT:
+                kept.popitem(last=False)
         return read
 
     def story_members(self, story_ids: list[str]) -> list[tuple[str, str, str | None]]:
@@ -559,6 +582,7 @@ class EmbeddedStore(ArticleStore):
             terms = SearchTerms.model_validate_json(bytes(doc["terms"][0]))
             article = TaggedArticle.model_validate({**source, "terms": terms, "story_id": story_id,
                                                     "duplicate_of": duplicate_of})
+            self._forget(article_id)
             self._writer.delete_documents_by_term("id", article_id)
             self._writer.add_document(self._document(article, doc.to_dict().get("story_keys", []),
                                                      bytes(doc["story_signature"][0]).decode("ascii")))
@@ -696,6 +720,7 @@ class EmbeddedStore(ArticleStore):
                 writer.wait_merging_threads()
                 setattr(self, name, None)
         self._ties_kept.clear()  # without the writer, others may write the ties
+        self._candidates_read.clear()  # and the articles
         self._ties_kept_evidence = 0
 
 
@@ -707,10 +732,56 @@ TIES_KEPT_EVIDENCE = 200_000
 CANDIDATES_KEPT = 5_000
 
 # Stored articles the one search for a whole batch's candidates may read: per article of the batch, and in all
-# (each is read, about 50 µs, and shared out to every article it shares a key with). Past it (a backfill's batch, its
-# dates years apart, or a store with many undated articles of the batch's pairs), the dated candidates are read in
-# groups close in time, the closest apart.
-READ_AT_ONCE, READ_AT_ONCE_MAX = 20, 2000
+# (one kept by the writing store costs its id, about 1 µs; one read from the index about 25 µs; each is shared out to
+# every article it shares a key with). Past it (a backfill's batch, its dates years apart, or a store with many
+# undated articles of the batch's pairs), the dated candidates are read in groups close in time, the closest apart.
+# Measured on the bench's copies (1,200 articles fed three times, batches of 100, in one process): at 20 and 2,000
+# the second and third feeds cost 3.61 and 4.81 CPU-s; at 50 and 5,000, 2.95 and 3.62.
+READ_AT_ONCE, READ_AT_ONCE_MAX = 50, 5000
+
+
+def _newest_first(c: Candidate) -> tuple[bool, float, str]:
+    return c.published is None, -c.published.timestamp() if c.published else 0.0, c.article_id
+
+
+class _Kept(NamedTuple):
+    """A stored article as placement reads it: its story keys, the candidate, and its place newest first."""
+
+    keys: frozenset[str]
+    candidate: Candidate
+    order: tuple[bool, float, str]
+
+
+@dataclass
+class _Found:
+    """The candidates one search read, newest first and undated last. Those with the same keys (a story's exact
+    copies: dozens, in a backfill of wire copies) are one group, so that finding which share keys with an article
+    costs its keys times the groups, not times the copies."""
+
+    candidates: list[Candidate]
+    groups: list[list[int]]  # positions in candidates
+    by_key: dict[str, list[int]]  # key → the groups that have it
+
+    @classmethod
+    def of(cls, read: list[_Kept]) -> _Found:
+        read.sort(key=lambda r: r.order)
+        group_of: dict[frozenset[str], int] = {}
+        groups: list[list[int]] = []
+        by_key: dict[str, list[int]] = defaultdict(list)
+        for position, r in enumerate(read):
+            group = group_of.get(r.keys)
+            if group is None:
+                group = group_of[r.keys] = len(groups)
+                groups.append([])
+                for key in r.keys:
+                    by_key[key].append(group)
+            groups[group].append(position)
+        return cls([r.candidate for r in read], groups, by_key)
+
+    def sharing(self, keys: Iterable[str]) -> dict[int, int]:
+        """Position → how many of these keys it shares, for every candidate sharing one."""
+        per_group = Counter(g for key in set(keys) for g in self.by_key.get(key, ()))
+        return {n: shared for g, shared in per_group.items() for n in self.groups[g]}
 
 
 def _closest(shared: Counter[int], found: list[Candidate], limit: int) -> list[Candidate]:
