@@ -78,8 +78,6 @@ class Incoming:
         return cls(msg.value or b"", msg.topic, msg.partition, msg.offset, headers, version)
 
 
-# A batch is handed over once no further message has come for this long, instead of waiting out batch_within_s.
-BATCH_IDLE_S = 0.005
 # How long the broker may hold a fetch that finds nothing new. faust hard-codes 1500 ms; Apache Kafka answers a
 # waiting fetch as soon as a record arrives whatever this is, but the embedded broker (tansu) answers late in
 # proportion to it: measured here, a record produced while a fetch waited reached the consumer after 0.34 s on
@@ -226,7 +224,7 @@ def build_app(stage_name: str, cfg: Settings, status: WorkerStatus | None = None
         try:
             loop.status.update(ready=True, state="ok", last_progress_at=time.time())
             batch_size = min(cfg.batch_size, stage.max_batch or cfg.batch_size)
-            async for events in take_batches(stream, batch_size, cfg.batch_within_s, BATCH_IDLE_S):
+            async for events in take_batches(stream, batch_size, cfg.batch_within_s, stage.idle_s):
                 await loop.handle([Incoming.of(e) for e in events], acknowledger(stream, events))
             await loop.finish_delivering()
         except asyncio.CancelledError:
