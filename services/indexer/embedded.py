@@ -280,10 +280,12 @@ class EmbeddedStore(ArticleStore):
         searcher = self._searcher()
         if searcher is None:
             return set()
-        found = set()
-        for article_id in ids:
-            if searcher.search(tantivy.Query.term_query(self.schema, "id", article_id), 1).count:
-                found.add(article_id)
+        found: set[str] = set()
+        for start in range(0, len(ids), IDS_AT_ONCE):  # one search a chunk: a poll for 2,400 ids, 7 ms one by one
+            chunk = ids[start:start + IDS_AT_ONCE]
+            query = tantivy.Query.term_set_query(self.schema, "id", chunk)
+            found.update(b["key"] for b in searcher.aggregate(
+                query, {"ids": {"terms": {"field": "id", "size": len(chunk)}}})["ids"]["buckets"])
         return found
 
     def get(self, article_id: str) -> dict | None:
@@ -724,6 +726,8 @@ class EmbeddedStore(ArticleStore):
         self._ties_kept_evidence = 0
 
 
+# Ids asked about in one search (has_ids): each is a bucket of a terms aggregation, which tantivy limits to 65,000.
+IDS_AT_ONCE = 10_000
 # Evidence entries, at most, of the ties a writing store keeps as it wrote them (EmbeddedStore._ties_kept). Keeping
 # them costs no extra peak memory in the in-process harness (16,000 copies: 802 MB kept, 856 MB parsed each batch).
 TIES_KEPT_EVIDENCE = 200_000
