@@ -74,12 +74,12 @@ class Stage:
     # At most this many per batch, below the configured batch_size: a stage that only sends to a topic pays little
     # per batch (one round of acknowledgements), and the next stage can start on its output only when the batch is
     # done. The tagger's batches are also the indexer's: the indexer takes what the broker has, i.e. the tagger's
-    # last batch, and pays a commit, its stories' search and its ties' update per batch (about 35 ms of CPU). Measured
+    # last batch, and pays its commits, its stories' search and its ties' update per batch (see idle_s). Measured
     # on the bench's 400 articles (tansu, one worker per stage): tagger batches of 25 → the indexer spent 1.0–1.3
     # CPU-s, end to end 186–208 articles/s; of 100 → 0.56–0.6 CPU-s, 219–227/s; of 200 → 0.59 CPU-s but 210/s (the
     # last batch holds the end back).
     # The cleaner keeps 25, so the tagger starts soon. The indexer keeps batch_size (500: in a backfill it is behind
-    # and takes full batches; live, batches go as soon as the broker has no more, so latency does not change).
+    # and takes full batches; live, a batch goes once the broker has had no more for its idle_s).
     max_batch: int | None = None
     # A batch is handed over once no further message has come for this long (or batch_within_s after its first, or
     # full), rather than waiting out batch_within_s. The indexer waits longer: a batch costs it about 60 ms of CPU

@@ -493,3 +493,52 @@ def test_a_writer_killed_mid_commit_does_not_stop_the_next_one(tmp_path, article
     store = EmbeddedStore(directory, writer=True)
     index_batch(store, first)  # the redelivery
     assert store.count() == len(articles) and len(store.read_ties()) >= 1
+
+
+def test_a_search_finding_more_ids_than_an_aggregation_may_return_reads_none_at_once(tmp_path):
+    """A backfill's batch close in time asks one search for up to CANDIDATE_LIMIT candidates per article: at 500
+    articles, 100,000. Where a search finds more than one aggregation may return (tantivy refuses past 65,000
+    buckets), it reads none at once, and the caller's searches article by article find the candidates instead."""
+    import tantivy
+
+    from services.indexer.embedded import BUCKETS_MAX
+
+    store = EmbeddedStore(tmp_path / "s", writer=True)
+    for n in range(BUCKETS_MAX + 1):  # bare documents sharing one key: enough to pass the limit, quick to write
+        doc = tantivy.Document()
+        doc.add_text("id", f"a{n}")
+        doc.add_text("story_keys", "pair:대구광역시→청두시")
+        store._writer.add_document(doc)
+    store._writer.commit()
+    query = store._keys_query(["pair:대구광역시→청두시"], dated=None)
+    assert store._read(store._searcher(), query, cap=500 * 200) is None
+
+
+def test_a_candidate_read_after_a_failed_commit_is_not_kept(tmp_path, articles):
+    """A commit that fails may leave its operations pending, and the next commit publishes them: what was read in
+    between (the version before) must not be what the store hands placement after that commit."""
+    store = _fill(tmp_path, articles, 100)
+    article = articles[0]
+    fps = [fingerprint(article)]
+    real = store._writer
+
+    class FailsOnce:
+        failed = False
+
+        def commit(self):
+            if not self.failed:
+                self.failed = True
+                raise OSError("No space left on device")
+            return real.commit()
+
+        def __getattr__(self, name):
+            return getattr(real, name)
+
+    store._writer = FailsOnce()
+    with pytest.raises(OSError):
+        store.write([article.model_copy(update={"story_id": "s-moved"})])
+    before = {c.article_id: c for c in store.story_candidates(fps, 4)[0]}[article.id]
+    assert before.story_id != "s-moved"  # the failed commit's write is not visible yet
+    store._commit()  # the next commit publishes what the failed one left pending
+    assert _as_read(store.story_candidates(fps, 4)[0]) == _as_read(
+        EmbeddedStore(store.directory).story_candidates(fps, 4)[0])

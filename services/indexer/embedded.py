@@ -189,17 +189,15 @@ class EmbeddedStore(ArticleStore):
         finally:
             self._deferred = outer
         if not outer and self._writer is not None:
-            try:
-                self._writer.commit()
-            finally:
-                self._settle()
+            self._writer.commit()
+            self._settle()
 
     def _commit(self) -> None:
         if not self._deferred:
-            try:
-                self._writer.commit()
-            finally:
-                self._settle()
+            # A commit that fails may leave its operations pending for the next: its articles stay unsettled (not
+            # kept) until a commit lands or a rollback drops them.
+            self._writer.commit()
+            self._settle()
 
     def _forget(self, article_id: str) -> None:
         """A kept candidate of this article is no longer what the index will hold (it is being written)."""
@@ -528,6 +526,7 @@ class EmbeddedStore(ArticleStore):
         """Every stored article the query finds, as candidates, each read once; None when there are more than cap.
         The query's ids come from the id column (an aggregation: ordering the hits by id cost 14 µs a hit, three
         times the search), so a candidate this store keeps costs no document; the others are found by id."""
+        cap = min(cap, BUCKETS_MAX - 1)  # past it, the caller's searches per article give the same candidates
         ids = [b["key"] for b in searcher.aggregate(query, {"ids": {"terms": {"field": "id", "size": cap + 1}}})
                ["ids"]["buckets"]]
         if len(ids) > cap:
@@ -726,8 +725,9 @@ class EmbeddedStore(ArticleStore):
         self._ties_kept_evidence = 0
 
 
-# Ids asked about in one search (has_ids): each is a bucket of a terms aggregation, which tantivy limits to 65,000.
-IDS_AT_ONCE = 10_000
+# The buckets one aggregation may return (tantivy refuses more): the ids a search reads at once (_read, has_ids).
+BUCKETS_MAX = 65_000
+IDS_AT_ONCE = 10_000  # ids asked about in one search (has_ids)
 # Evidence entries, at most, of the ties a writing store keeps as it wrote them (EmbeddedStore._ties_kept). Keeping
 # them costs no extra peak memory in the in-process harness (16,000 copies: 802 MB kept, 856 MB parsed each batch).
 TIES_KEPT_EVIDENCE = 200_000
