@@ -281,9 +281,7 @@ class EmbeddedStore(ArticleStore):
         found: set[str] = set()
         for start in range(0, len(ids), IDS_AT_ONCE):  # one search a chunk: a poll for 2,400 ids, 7 ms one by one
             chunk = ids[start:start + IDS_AT_ONCE]
-            query = tantivy.Query.term_set_query(self.schema, "id", chunk)
-            found.update(b["key"] for b in searcher.aggregate(
-                query, {"ids": {"terms": {"field": "id", "size": len(chunk)}}})["ids"]["buckets"])
+            found.update(_ids(searcher, tantivy.Query.term_set_query(self.schema, "id", chunk), len(chunk)))
         return found
 
     def get(self, article_id: str) -> dict | None:
@@ -527,8 +525,7 @@ class EmbeddedStore(ArticleStore):
         The query's ids come from the id column (an aggregation: ordering the hits by id cost 14 µs a hit, three
         times the search), so a candidate this store keeps costs no document; the others are found by id."""
         cap = min(cap, BUCKETS_MAX - 1)  # past it, the caller's searches per article give the same candidates
-        ids = [b["key"] for b in searcher.aggregate(query, {"ids": {"terms": {"field": "id", "size": cap + 1}}})
-               ["ids"]["buckets"]]
+        ids = _ids(searcher, query, cap + 1)
         if len(ids) > cap:
             return None
         kept = self._candidates_read if self._writer is not None else None
@@ -742,6 +739,12 @@ CANDIDATES_KEPT = 5_000
 # Measured on the bench's copies (1,200 articles fed three times, batches of 100, in one process): at 20 and 2,000
 # the second and third feeds cost 3.61 and 4.81 CPU-s; at 50 and 5,000, 2.95 and 3.62.
 READ_AT_ONCE, READ_AT_ONCE_MAX = 50, 5000
+
+
+def _ids(searcher: tantivy.Searcher, query: tantivy.Query, at_most: int) -> list[str]:
+    """The ids of the articles the query finds, at most ``at_most`` (BUCKETS_MAX): from the id column, no document."""
+    return [b["key"] for b in searcher.aggregate(query, {"ids": {"terms": {"field": "id", "size": at_most}}})
+            ["ids"]["buckets"]]
 
 
 def _newest_first(c: Candidate) -> tuple[bool, float, str]:
