@@ -14,7 +14,9 @@ relabels/ties is repaired by the batch's redelivery
 changes neither the store nor the register;
 `citydesk ties rebuild` gives the same register; the candidates read back from the store carry the fingerprint's
 entity sets; a store written by the previous citydesk (format 1) is migrated when opened and keeps answering; the candidates the
-writing store keeps as it read them are what a store opened afresh reads, relabels included.
+writing store keeps as it read them are what a store opened afresh reads, relabels included, and one read between a write
+and its commit, or after a commit that failed, is not kept; a search finding more ids than one aggregation may return
+reads none at once.
 Does not prove: the stream (tests/test_stories_pipeline.py), Elasticsearch (tests/test_stories_stores.py), speed.
 """
 
