@@ -310,6 +310,16 @@ class CpuAccount:
         return sum(self.spent.values()) / len(os.sched_getaffinity(0))  # the cores this machine lets us use
 
 
+def _stage_progress(status_dir: Path, stage: str) -> tuple[int, float]:
+    """What a stage's running workers have delivered, and when the last of their batches ended (their status files:
+    the workers' own clock, time.time())."""
+    from services.health import read_statuses
+
+    statuses = [st for st in read_statuses(status_dir) if st.get("stage") == stage]
+    return (sum(st.get("produced") or 0 for st in statuses),
+            max((st.get("last_batch_at") or 0.0 for st in statuses), default=0.0))
+
+
 def _vm_hwm_mb(pid: int) -> float:
     """A process's peak resident memory (VmHWM), read while it still runs."""
     for line in Path(f"/proc/{pid}/status").read_text().splitlines():
@@ -347,7 +357,6 @@ def _warm_pipeline(pipeline: Any, raws: list[RawArticle]) -> None:
 def run_end_to_end(report: Report, raws: list[RawArticle], work_dir: Path, rate: float, latency_n: int,
                    broker: str = "tansu") -> None:
     from services.feed import producer, send_raw
-    from services.health import read_statuses
     from services.indexer import open_store
     from services.pipeline import Pipeline, wait_until_done
 
@@ -377,8 +386,7 @@ def run_end_to_end(report: Report, raws: list[RawArticle], work_dir: Path, rate:
             # The poller sees the last article up to one poll interval (0.2 s) after the indexer committed it, about
             # a tenth of this run: the end is the indexer's own clock, the end of its last batch (its write
             # committed, so searchable; the poller has just confirmed every article is). Same machine and clock.
-            last_batch = max((st.get("last_batch_at") or 0.0 for st in read_statuses(cfg.status_dir)
-                              if st.get("stage") == "indexer"), default=0.0)
+            _, last_batch = _stage_progress(cfg.status_dir, "indexer")
             if started_at < last_batch <= started_at + elapsed:
                 elapsed = last_batch - started_at
             passes.append((elapsed, spent, cpu.shortest_wall_s()))
@@ -433,7 +441,6 @@ def _tagger_rate(work_dir: Path, name: str, cleaned: list[CleanArticle], taggers
     from kafka import KafkaProducer
 
     from schemas import topics
-    from services.health import read_statuses
     from services.pipeline import Pipeline
 
     cfg = _settings(work_dir, name, partitions=4, batch_within_s=0.2, broker=broker)
@@ -453,29 +460,23 @@ def _tagger_rate(work_dir: Path, name: str, cleaned: list[CleanArticle], taggers
         time.sleep(cfg.session_timeout_s)  # the group's last rebalance settles within a session timeout
         prod = KafkaProducer(bootstrap_servers=cfg.bootstrap_servers, acks="all", linger_ms=20)
 
-        def tagged_so_far() -> tuple[int, float]:
-            """Articles the taggers have delivered, and when their last batch ended (their status files)."""
-            statuses = [st for st in read_statuses(cfg.status_dir) if st.get("stage") == "tagger"]
-            return (sum(st.get("produced") or 0 for st in statuses),
-                    max((st.get("last_batch_at") or 0.0 for st in statuses), default=0.0))
-
         def tagged(payloads: list[tuple[bytes, bytes]], timeout: float) -> float:
             """Produce the payloads at once; seconds until the last of them was tagged and delivered, by the taggers'
             own clock: the end of their last batch once their counts, read every POLL_S, have grown by as many.
             Reading the tagged records back cost this process 0.3–0.4 CPU-s a run, taken from the cores the taggers
             share; and Kafka's end offsets would do, but tansu's are wrong after a batch (shared notes)."""
-            before, _ = tagged_so_far()
+            before, _ = _stage_progress(cfg.status_dir, "tagger")
             started_at = time.time()
             for key, value in payloads:
                 prod.send(topics.CLEAN, key=key, value=value)
             prod.flush()
             deadline = time.monotonic() + timeout
-            while (done := tagged_so_far()[0] - before) < len(payloads):
+            while (done := _stage_progress(cfg.status_dir, "tagger")[0] - before) < len(payloads):
                 pipeline.check_alive()
                 if time.monotonic() > deadline:
                     raise RuntimeError(f"{taggers} tagger(s) tagged {done} of {len(payloads)} within {timeout:.0f} s")
                 time.sleep(POLL_S)
-            return tagged_so_far()[1] - started_at
+            return _stage_progress(cfg.status_dir, "tagger")[1] - started_at
 
         # Warm-up, as the end-to-end run has: a few articles on every partition through the taggers and the broker
         # first (the first messages pay for connections, buffers and, on Kafka, the JVM's compilation), untimed.
