@@ -161,8 +161,24 @@ class Pipeline:
             self._lock.release()
 
 
+# With no article indexed and no dead letter counted for this long, the DLQ is read anyway: a worker killed between
+# its dead letter and its status file would otherwise leave that article waiting until the timeout.
+DLQ_STALL_S = 5.0
+
+
+def _dead_lettered(status_dir: Path) -> int:
+    """Dead letters the workers have sent, as their status files count them (after each letter is acknowledged)."""
+    from services.health import read_statuses
+
+    return sum(st.get("dead_lettered") or 0 for st in read_statuses(status_dir, include_exited=True))
+
+
 def wait_until_done(pipeline: Pipeline, ids: list[str], timeout: float, progress: bool = True) -> tuple[set, set]:
-    """Poll the store and the DLQ until each id is indexed or dead-lettered. Returns (indexed, dead)."""
+    """Poll the store until each id is indexed or dead-lettered. Returns (indexed, dead).
+
+    The DLQ is read (a consumer of its own, about 0.4 s and 15 ms of CPU on Kafka) only when the workers have counted
+    a dead letter since the last read, or when nothing has moved for DLQ_STALL_S: reading it whenever a poll found
+    nothing new cost a 1,200-article run 7–14 reads, on the cores the pipeline was using."""
     from tqdm import tqdm
 
     from services.dlq import read_dead_letters
@@ -171,6 +187,8 @@ def wait_until_done(pipeline: Pipeline, ids: list[str], timeout: float, progress
     wanted = set(ids)
     indexed: set[str] = set()
     dead: set[str] = set()
+    dead_read_at: int | None = None  # the workers' count when the DLQ was last read
+    moved_at = time.monotonic()
     store = open_store(pipeline.cfg)
     deadline = time.monotonic() + timeout
     bar = tqdm(total=len(wanted), desc="indexed", unit="article", disable=None if progress else True, file=sys.stderr)
@@ -180,10 +198,13 @@ def wait_until_done(pipeline: Pipeline, ids: list[str], timeout: float, progress
             before = len(indexed)
             indexed |= store.has_ids(sorted(wanted - indexed))
             remaining = wanted - indexed
-            # Reading the DLQ costs a consumer: only when indexing has stalled, i.e. the rest may have failed.
-            if remaining and len(indexed) == before:
+            counted = _dead_lettered(pipeline.cfg.status_dir)
+            if len(indexed) != before or counted != dead_read_at:
+                moved_at = time.monotonic()
+            if remaining - dead and (counted != dead_read_at or time.monotonic() - moved_at >= DLQ_STALL_S):
                 dead = {d.article_id for d in read_dead_letters(pipeline.cfg, idle_ms=300)
                         if d.article_id in remaining}
+                dead_read_at, moved_at = counted, time.monotonic()
             bar.n = len(indexed) + len(dead & remaining)
             bar.refresh()
             if not remaining - dead:

@@ -3,7 +3,8 @@ one node, its log on disk), each with the three worker processes and the embedde
 
 Proves, on each broker: the seeds flow raw → clean → tagged → store and are searchable by id; feeding them again
 leaves one document each; a malformed message is dead-lettered with its reason while a good message behind it is
-still indexed; the workers report health and counters; on a machine of two cores or more, every thread of the
+still indexed; waiting on a run returns the dead-lettered articles, reading the DLQ only when a worker has counted
+a letter (at most twice for 121 articles, against 15 times when it read at every poll that found nothing new); the workers report health and counters; on a machine of two cores or more, every thread of the
 tagger runs on a core of its own and every thread of the others (broker included) on the cores left. On Kafka only: messages fed while no worker runs survive a
 stop and restart of the broker and are indexed afterwards (the durable choice of `citydesk run --broker kafka`).
 Does not prove: anything about Elasticsearch (tests/test_elasticsearch_node.py), a multi-broker Kafka cluster,
@@ -66,6 +67,34 @@ def test_malformed_message_is_dead_lettered_and_the_next_one_flows(pipeline):
     assert len(letters) == 1
     assert letters[0].stage == "cleaner" and "not JSON" in letters[0].error
     assert letters[0].source_topic == topics.RAW and letters[0].offset is not None
+
+
+def test_waiting_reads_the_dlq_when_a_worker_counts_a_dead_letter_not_at_every_poll(pipeline, monkeypatch):
+    """120 good articles and one the cleaner refuses: the wait returns the refused one as dead, having read the DLQ
+    at its first poll and once the cleaner counted the letter (before, at every poll that found nothing new)."""
+    from schemas import RawArticle
+    from services import bench, dlq
+    from services.feed import send_raw
+
+    reads = []
+    real_read = dlq.read_dead_letters
+
+    def counted_read(*args, **kwargs):
+        reads.append(1)
+        return real_read(*args, **kwargs)
+
+    monkeypatch.setattr(dlq, "read_dead_letters", counted_read)
+    good = [RawArticle(url=f"https://wait.citydesk.invalid/{n}", body=r.body, content_type=r.content_type)
+            for n, r in enumerate(bench.synthetic_articles(120))]
+    refused = RawArticle(id="refused-nul", body="제목\n본문에 \u0000 바이너리")
+    prod = producer(pipeline.cfg)
+    for raw in [*good, refused]:
+        send_raw(prod, raw)
+    prod.flush()
+    prod.close()
+    indexed, dead = wait_until_done(pipeline, [*(r.id for r in good), "refused-nul"], timeout=180, progress=False)
+    assert indexed == {r.id for r in good} and dead == {"refused-nul"}
+    assert len(reads) <= 2, f"the DLQ was read {len(reads)} times"
 
 
 def test_workers_report_health_readiness_and_counters(pipeline):
