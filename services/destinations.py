@@ -18,6 +18,8 @@ from __future__ import annotations
 
 import asyncio
 import errno
+import logging
+import threading
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
@@ -27,6 +29,8 @@ from pydantic import BaseModel
 
 if TYPE_CHECKING:
     from services.indexer.store import ArticleStore, WriteResult
+
+log = logging.getLogger("citydesk.worker")
 
 # A produced message must stay under the broker's and producer's default limit of 1 MB.
 MAX_MESSAGE_BYTES = 900_000
@@ -81,6 +85,9 @@ class Destination(ABC):
     async def deliver(self, results: Sequence[Result]) -> list[Refusal]:
         """Deliver every result that can be delivered and return the others as refusals; raise Unavailable when
         the batch must wait whole, Misconfigured when it never can."""
+
+    async def idle(self) -> None:  # noqa: B027 - only the store defers work to an idle moment
+        """The stream has had nothing new for a while: finish work put off until then."""
 
     def close(self) -> None:  # noqa: B027 - only stores hold something open
         pass
@@ -145,11 +152,20 @@ class StoreDestination(Destination):
 
     def __init__(self, open_store: Callable[[], ArticleStore],
                  write: Callable[[ArticleStore, list[Any]], WriteResult] | None = None) -> None:
+        from services.indexer.placement import TIES_FOLD_EVERY_S, TiesBacklog
+
         self._open = open_store
         self._store: ArticleStore | None = None
         self._write_batch = write
+        self._ties = TiesBacklog(every_s=TIES_FOLD_EVERY_S)  # the ties batches touched, folded every few seconds
+        # One at a time: a write or a fold in the executor, and close at exit (a stop may leave a fold running)
+        self._lock = threading.Lock()
 
     def _write(self, batch: list[Any]) -> Any:
+        with self._lock:
+            return self._write_locked(batch)
+
+    def _write_locked(self, batch: list[Any]) -> Any:
         if self._store is None:
             self._store = self._open()  # opening may fail too (a held writer lock): sorted like a write
         if self._write_batch is not None:
@@ -157,7 +173,26 @@ class StoreDestination(Destination):
         # Stories placed and ties folded with the write, the store as the window (services/indexer/placement.py).
         from services.indexer.placement import index_batch
 
-        return index_batch(self._store, batch)
+        return index_batch(self._store, batch, backlog=self._ties)
+
+    def _fold_ties(self) -> None:
+        from services.indexer.placement import fold_ties
+
+        with self._lock:
+            if self._store is not None and self._ties:
+                fold_ties(self._store, self._ties)
+
+    async def idle(self) -> None:
+        """Fold the ties the last batches touched. A store that cannot take writes now leaves them for the next
+        idle moment (they are marked pending meanwhile); any other error is raised, and the worker restarts."""
+        if not self._ties:
+            return
+        try:
+            await asyncio.get_running_loop().run_in_executor(None, self._fold_ties)
+        except Exception as exc:
+            if store_error_kind(exc) != "retryable":
+                raise
+            log.warning("store: the ties could not be folded yet (%s); trying again when idle", exc)
 
     async def deliver(self, results: Sequence[Result]) -> list[Refusal]:
         batch = [r.value for r in results]
@@ -175,9 +210,14 @@ class StoreDestination(Destination):
                 for rejection in written.rejected if rejection.article_id in by_id]
 
     def close(self) -> None:
-        if self._store is not None:
-            self._store.close()
-            self._store = None
+        try:
+            self._fold_ties()  # else the next start folds them from their articles: right, and slower
+        except Exception as exc:
+            log.warning("store: the ties were left pending at close (%s)", exc)
+        with self._lock:
+            if self._store is not None:
+                self._store.close()
+                self._store = None
 
 
 # -- what a Stage names as its destination; the worker opens it ------------------------------------------------

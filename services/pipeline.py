@@ -174,7 +174,8 @@ def _dead_lettered(status_dir: Path) -> int:
 
 
 def wait_until_done(pipeline: Pipeline, ids: list[str], timeout: float, progress: bool = True) -> tuple[set, set]:
-    """Poll the store until each id is indexed or dead-lettered. Returns (indexed, dead).
+    """Poll the store until each id is indexed or dead-lettered, and the ties they touched are folded. Returns
+    (indexed, dead).
 
     The DLQ is read (a consumer of its own, about 0.4 s and 15 ms of CPU on Kafka) only when the workers have counted
     a dead letter since the last read, or when nothing has moved for DLQ_STALL_S: reading it whenever a poll found
@@ -207,11 +208,13 @@ def wait_until_done(pipeline: Pipeline, ids: list[str], timeout: float, progress
                 dead_read_at, moved_at = counted, time.monotonic()
             bar.n = len(indexed) + len(dead & remaining)
             bar.refresh()
-            if not remaining - dead:
+            # Searchable, and the ties they touched folded (the indexer folds them once its stream is idle)
+            if not remaining - dead and not store.ties_pending():
                 return indexed, dead & remaining
             if time.monotonic() > deadline:
-                raise TimeoutError(f"{len(remaining - dead)} of {len(wanted)} articles not indexed after "
-                                   f"{timeout:.0f} s; see the worker logs in {pipeline.cfg.log_dir}")
+                waiting = (f"{len(remaining - dead)} of {len(wanted)} articles not indexed" if remaining - dead
+                           else "every article indexed, but the ties they touched not folded")
+                raise TimeoutError(f"{waiting} after {timeout:.0f} s; see the worker logs in {pipeline.cfg.log_dir}")
             time.sleep(0.2)
     finally:
         bar.close()

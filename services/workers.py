@@ -98,14 +98,16 @@ class _Consumer(faust_aiokafka.Consumer):
         return _ConsumerThread(self, loop=self.loop, beacon=self.beacon)
 
 
-async def take_batches(stream: Any, max_: int, within: float, idle: float) -> AsyncIterator[list[Any]]:
+async def take_batches(stream: Any, max_: int, within: float, idle: float,
+                       on_idle: Callable[[], Awaitable[None]] | None = None) -> AsyncIterator[list[Any]]:
     """faust's `Stream.take_events` (faust/streams.py, same buffering), with two changes. The events are not
     acknowledged here: the loop acknowledges a batch once it is delivered (`acknowledger`), which may be after it has
     asked for the next one (faust commits an offset only when every offset before it is acknowledged). And a batch
     is handed over when it holds `max_` events, or `within` seconds after its first event, or as soon as no event has
     come for `idle` seconds — whatever the broker had for us. take_events waits out `within` whenever fewer than
     `max_` are there: on each stage, at the start of a burst and at its end (measured: up to 0.1–0.5 s per stage per
-    burst), while under load a batch fills up anyway during the previous one (the buffer waits, as in take_events)."""
+    burst), while under load a batch fills up anyway during the previous one (the buffer waits, as in take_events).
+    ``on_idle`` is awaited each time `within` seconds pass with no event at all."""
     from mode.utils.futures import notify
 
     events: list[Any] = []
@@ -147,6 +149,8 @@ async def take_batches(stream: Any, max_: int, within: float, idle: float) -> As
             if not events:
                 added.clear()
                 await stream.wait_for_stopped(added, timeout=within)
+                if not events and on_idle is not None and not stream.should_stop:
+                    await on_idle()
                 continue
             first_at = loop.time()
             while not buffer_full.is_set():
@@ -224,7 +228,8 @@ def build_app(stage_name: str, cfg: Settings, status: WorkerStatus | None = None
         try:
             loop.status.update(ready=True, state="ok", last_progress_at=time.time())
             batch_size = min(cfg.batch_size, stage.max_batch or cfg.batch_size)
-            async for events in take_batches(stream, batch_size, cfg.batch_within_s, stage.idle_s):
+            async for events in take_batches(stream, batch_size, cfg.batch_within_s, stage.idle_s,
+                                             on_idle=loop.destination.idle):
                 await loop.handle([Incoming.of(e) for e in events], acknowledger(stream, events))
             await loop.finish_delivering()
         except asyncio.CancelledError:

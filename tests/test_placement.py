@@ -30,7 +30,7 @@ import pytest
 
 from schemas import CleanArticle, Person, Relation
 from services.indexer.embedded import READ_AT_ONCE, STORE_FORMAT, EmbeddedStore, store_format
-from services.indexer.placement import index_batch, rebuild_ties
+from services.indexer.placement import TiesBacklog, fold_ties, index_batch, rebuild_ties
 from services.indexer.store import CANDIDATE_LIMIT, UNDATED_LIMIT, SearchQuery
 from services.stories.core import entity_sets, fingerprint
 from services.tagger import tag
@@ -179,6 +179,51 @@ def test_a_crash_between_a_merge_and_the_ties_leaves_them_pending_until_the_rede
     (tie,) = store.read_ties()
     assert (tie.articles, tie.stories) == (3, 1)
     assert comparable([tie]) == comparable(build(store.all_articles()))
+
+
+def test_ties_put_off_over_batches_are_folded_as_at_every_batch_and_marked_pending_meanwhile(tmp_path, articles):
+    """The indexer folds the ties its batches touch every few seconds (TiesBacklog): reversed, three by three (copies
+    before their originals, so stored articles are relabelled), then re-fed in part, the register folded once at
+    the end is the one folded at every batch; until then, every tie touched is marked pending (a crash leaves them
+    to be folded from their articles), and the store's register is what it was."""
+    seq = list(reversed(articles))
+    reference = _fill(tmp_path / "ref", seq + seq[4:10], 3)
+    store = EmbeddedStore(tmp_path / "s", writer=True)
+    backlog = TiesBacklog(every_s=float("inf"))
+    batches = [seq[i:i + 3] for i in range(0, len(seq), 3)] + [seq[4:10]]
+    for batch in batches:
+        index_batch(store, batch, backlog=backlog)
+    assert store.read_ties() == [] and backlog
+    assert store.ties_pending() == {t.id for t in reference.read_ties()} == backlog.ties
+    fold_ties(store, backlog)
+    assert not backlog and store.ties_pending() == set()
+    assert comparable(store.read_ties()) == comparable(reference.read_ties())
+
+
+def test_a_relabel_then_a_new_version_of_the_same_article_both_wait_for_one_fold(tmp_path):
+    """x and y folded into the register; then the bridge z relabels y into x's story, and y comes again, rewritten
+    into a story of its own (same pair): folded once, the register counts y's new version in its new story, not the
+    relabel of its old one. A crash before that fold leaves the ties to a fresh indexer, which folds them from their
+    articles."""
+    x, y, z = _two_stories_and_their_bridge()
+    rewritten = _article("y", TEXT_C, 1, ("대구광역시", "청두시"), ("박형준",))
+    for crash in (False, True):
+        store = EmbeddedStore(tmp_path / f"crash-{crash}", writer=True)
+        index_batch(store, [x, y])
+        backlog = TiesBacklog(every_s=float("inf"))
+        for batch in ([z], [rewritten]):
+            index_batch(store, batch, backlog=backlog)
+        assert store.get("y")["story_id"] != store.get("x")["story_id"] == store.get("z")["story_id"]
+        if crash:
+            store.close()
+            store = EmbeddedStore(tmp_path / f"crash-{crash}", writer=True)
+            index_batch(store, [rewritten])  # the redelivered last batch
+        else:
+            fold_ties(store, backlog)
+        assert store.ties_pending() == set()
+        (tie,) = store.read_ties()
+        assert (tie.articles, tie.stories) == (3, 2)
+        assert comparable([tie]) == comparable(build(store.all_articles()))
 
 
 def test_an_older_copy_arriving_late_becomes_the_original(tmp_path, articles):

@@ -13,17 +13,19 @@
 4. every tie the batch touched is brought up to date and written, or deleted when no article names it any more: the
    ties its articles name now, the ties the stored register lists them in (an updated article may have left one),
    and the ties of relabelled articles. With one indexer (the embedded store) a tie is updated from the batch alone
-   (``services.ties.updated``: each article's contribution replaced, the relabelled articles' stories changed), so
-   a batch costs the same on an archive of any size; with several (Elasticsearch) two indexers updating one tie at
-   once would each drop the other's articles, so the tie is folded again from all its stored articles.
+   (``services.ties.updated``: each article's contribution replaced, the relabelled articles' stories changed); with
+   several (Elasticsearch) two indexers updating one tie at once would each drop the other's articles, so the tie is
+   folded again from all its stored articles. A tie is rewritten whole, with every article's evidence, so the one
+   indexer's worker folds the ties its batches touch at most every TIES_FOLD_EVERY_S while batches keep coming, and
+   what is left once its stream is idle (``TiesBacklog``; `citydesk run` waits for that fold).
 
 Why the register and the stories survive crashes and redelivery: every step is recomputed from the store. A batch
 redelivered after a crash at any step is placed again against what the store holds (an article's own stored
 version is never its candidate), relabels still needed are found again (the stories are still apart in the store),
 and the same ties are updated again, including one an updated article left (the stored tie still cites it). A
 crash after the relabels landed and before the ties were written is the one case a redelivery cannot see: the
-relabels are done. So the touched ties are marked pending in the same commit (``mark_ties_pending``), and the next
-batch folds pending ties from their articles. The
+relabels are done. So the touched ties, and those a backlog still holds, are marked pending in the same commit
+(``mark_ties_pending``), and the next indexer to start folds pending ties from their articles. The
 window is the store, so every indexer sees the same one, it survives restarts on either broker, and an indexer holds
 one batch in memory whatever the archive's size.
 
@@ -138,15 +140,58 @@ def place_batch(store: ArticleStore, batch: list[TaggedArticle], params: StoryPa
     return fps, plan, labelled
 
 
-def index_batch(store: ArticleStore, batch: list[TaggedArticle], params: StoryParams | None = None) -> WriteResult:
+# With one indexer, how long the ties a batch touched may wait to be folded while batches keep coming: a tie is
+# rewritten whole (every article's evidence), so folding it once for several batches costs about what one batch did.
+# The worker folds what is left once its stream has been idle for batch_within_s (TiesBacklog, services/workers.py).
+TIES_FOLD_EVERY_S = 2.0
+
+
+@dataclass
+class TiesBacklog:
+    """The ties batches touched since they were last folded, and what to fold them with: the batches' written
+    articles (the last version of each) and the stories of relabelled articles. Its ties are marked pending with
+    every batch (a crash before the fold leaves them to be folded from their articles), and ``fold_ties`` folds
+    them as one batch's would be (``update_ties``): the articles' contributions replace their earlier ones, then
+    the relabels change stories, a relabel older than an article's later version giving way to that version."""
+
+    every_s: float = 0.0  # 0: fold at every batch
+    ties: set[str] = field(default_factory=set)
+    refold: set[str] = field(default_factory=set)  # left pending by a crash: folded from their articles
+    articles: dict[str, TaggedArticle] = field(default_factory=dict)
+    relabelled: dict[str, str] = field(default_factory=dict)
+    since: float | None = None  # when the oldest batch not folded was added (time.monotonic)
+    read_pending: bool = False  # the store's marks are read once: after that, they are this backlog's own
+
+    def __bool__(self) -> bool:
+        return bool(self.ties or self.refold)
+
+    def add(self, ties: set[str], articles: list[TaggedArticle], relabelled: dict[str, str]) -> None:
+        for article in articles:  # one that names no tie may have left one: its stored evidence goes
+            self.articles[article.id] = article
+            self.relabelled.pop(article.id, None)
+        self.relabelled.update(relabelled)
+        self.ties |= ties
+        if self.since is None and (self or self.articles or self.relabelled):
+            self.since = time.monotonic()
+
+    def due(self) -> bool:
+        return self.since is not None and time.monotonic() - self.since >= self.every_s
+
+
+def index_batch(store: ArticleStore, batch: list[TaggedArticle], params: StoryParams | None = None,
+                backlog: TiesBacklog | None = None) -> WriteResult:
     """Place the batch's articles in stories, write them, relabel their stored neighbours and fold the ties they
-    touched (see the module's docstring). Raises what ``store`` raises (StoreUnavailable: retry the batch)."""
+    touched (see the module's docstring), or with a ``backlog`` leave them there until it is due (one indexer).
+    Raises what ``store`` raises (StoreUnavailable: retry the batch)."""
     params = params or load_params()
     started = time.perf_counter()
     batch = _last_versions(batch)
     if not batch:
         return WriteResult()
-    pending = store.ties_pending()
+    backlog = backlog if backlog is not None else TiesBacklog()
+    if not backlog.read_pending:
+        backlog.refold |= store.ties_pending()
+        backlog.read_pending = True
     fps, plan, labelled = place_batch(store, batch, params)
     with store.one_commit():  # the batch and its relabels land together (embedded: one commit)
         result = store.write(labelled, fingerprints={fp.article_id: fp for fp in fps})
@@ -172,21 +217,30 @@ def index_batch(store: ArticleStore, batch: list[TaggedArticle], params: StoryPa
         touched = {t for a in labelled if a.id in written for t in ties_of(a)}
         touched |= store.ties_citing(sorted({a.id for a in batch} | set(relabel)))
         if not store.concurrent_writers:
-            # Lands with the batch: a crash before the ties below are written leaves them marked, and the next
-            # batch folds them again from their articles (a redelivered batch no longer needs the relabels).
-            store.mark_ties_pending(touched | pending)
+            # Lands with the batch: a crash before the ties are folded leaves them marked, and the next start
+            # folds them again from their articles (a redelivered batch no longer needs the relabels).
+            store.mark_ties_pending(touched | backlog.ties | backlog.refold)
         if relabel:
             store.relabel(relabel)
 
     if store.concurrent_writers:
         refresh_ties(store, touched)  # several indexers: only a fold from the articles is safe (module docstring)
     else:
-        update_ties(store, touched, pending, [a for a in labelled if a.id in written],
+        backlog.add(touched, [a for a in labelled if a.id in written],
                     {article_id: story_of(*labels, article_id) for article_id, labels in relabel.items()})
-        store.mark_ties_pending(())
+        if backlog.due():
+            fold_ties(store, backlog)
     log.debug("placed %d articles (%d relabelled, %d ties) in %.3f s", len(batch), len(relabel), len(touched),
               time.perf_counter() - started)
     return result
+
+
+def fold_ties(store: ArticleStore, backlog: TiesBacklog) -> None:
+    """Fold the backlog's ties (one indexer), clear their marks and empty it."""
+    if backlog:
+        update_ties(store, backlog.ties, backlog.refold, list(backlog.articles.values()), backlog.relabelled)
+        store.mark_ties_pending(())
+    backlog.ties, backlog.refold, backlog.articles, backlog.relabelled, backlog.since = set(), set(), {}, {}, None
 
 
 def refresh_ties(store: ArticleStore, tie_ids: Iterable[str]) -> tuple[list[Tie], list[str]]:
