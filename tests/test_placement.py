@@ -9,7 +9,9 @@ the one the others point to, and a reprint past the window, or past the candidat
 report, and an older report is never made a copy of a newer one it cannot see; where no date bounds the comparison (an undated
 copy, an undated report), a report finds its copy among more articles of its pair than are compared; a batch spanning years finds each
 article's copy in its own window; the ties the writing store keeps are the ones its index holds; a crash between the write and the
-relabels/ties is repaired by the batch's redelivery
+relabels/ties is repaired by the batch's redelivery; ties put off over several batches (the worker's TiesBacklog) fold
+to the register folded at every batch, stay marked pending until then (a crash leaves them to the next start), and a
+relabel gives way to a later version of its article
 (the ties left pending by a crash after the relabels are folded from their articles); an older version replayed
 changes neither the store nor the register;
 `citydesk ties rebuild` gives the same register; the candidates read back from the store carry the fingerprint's
