@@ -152,12 +152,13 @@ class StoreDestination(Destination):
 
     def __init__(self, open_store: Callable[[], ArticleStore],
                  write: Callable[[ArticleStore, list[Any]], WriteResult] | None = None) -> None:
-        from services.indexer.placement import TIES_FOLD_EVERY_S, TiesBacklog
+        from services.indexer.placement import TIES_FOLD_EVERY_S, TIES_FOLD_QUIET_S, TiesBacklog
 
         self._open = open_store
         self._store: ArticleStore | None = None
         self._write_batch = write
         self._ties = TiesBacklog(every_s=TIES_FOLD_EVERY_S)  # the ties batches touched, folded every few seconds
+        self._quiet_s = TIES_FOLD_QUIET_S
         # One at a time: a write or a fold in the executor, and close at exit (a stop may leave a fold running)
         self._lock = threading.Lock()
 
@@ -179,13 +180,14 @@ class StoreDestination(Destination):
         from services.indexer.placement import fold_ties
 
         with self._lock:
-            if self._store is not None and self._ties:
+            if self._store is not None and self._ties.last is not None:
                 fold_ties(self._store, self._ties)
 
     async def idle(self) -> None:
-        """Fold the ties the last batches touched. A store that cannot take writes now leaves them for the next
-        idle moment (they are marked pending meanwhile); any other error is raised, and the worker restarts."""
-        if not self._ties:
+        """Fold the ties the last batches touched, once none has come for TIES_FOLD_QUIET_S. A store that cannot take
+        writes now leaves them for the next idle moment (they are marked pending meanwhile); any other error is
+        raised, and the worker restarts."""
+        if not self._ties.quiet_for(self._quiet_s):
             return
         try:
             await asyncio.get_running_loop().run_in_executor(None, self._fold_ties)

@@ -17,7 +17,7 @@
    several (Elasticsearch) two indexers updating one tie at once would each drop the other's articles, so the tie is
    folded again from all its stored articles. A tie is rewritten whole, with every article's evidence, so the one
    indexer's worker folds the ties its batches touch at most every TIES_FOLD_EVERY_S while batches keep coming, and
-   what is left once its stream is idle (``TiesBacklog``; `citydesk run` waits for that fold).
+   what is left once no batch has come for TIES_FOLD_QUIET_S (``TiesBacklog``; `citydesk run` waits for that fold).
 
 Why the register and the stories survive crashes and redelivery: every step is recomputed from the store. A batch
 redelivered after a crash at any step is placed again against what the store holds (an article's own stored
@@ -142,8 +142,10 @@ def place_batch(store: ArticleStore, batch: list[TaggedArticle], params: StoryPa
 
 # With one indexer, how long the ties a batch touched may wait to be folded while batches keep coming: a tie is
 # rewritten whole (every article's evidence), so folding it once for several batches costs about what one batch did.
-# The worker folds what is left once its stream has been idle for batch_within_s (TiesBacklog, services/workers.py).
 TIES_FOLD_EVERY_S = 2.0
+# The worker folds what is left once no batch has come for this long (TiesBacklog.quiet_for, services/workers.py):
+# longer than the gaps between a busy tagger's batches (about 0.4 s for its 100), or it would fold after most batches.
+TIES_FOLD_QUIET_S = 1.0
 
 
 @dataclass
@@ -160,6 +162,7 @@ class TiesBacklog:
     articles: dict[str, TaggedArticle] = field(default_factory=dict)
     relabelled: dict[str, str] = field(default_factory=dict)
     since: float | None = None  # when the oldest batch not folded was added (time.monotonic)
+    last: float | None = None  # when the newest was
     read_pending: bool = False  # the store's marks are read once: after that, they are this backlog's own
 
     def __bool__(self) -> bool:
@@ -171,11 +174,16 @@ class TiesBacklog:
             self.relabelled.pop(article.id, None)
         self.relabelled.update(relabelled)
         self.ties |= ties
-        if self.since is None and (self or self.articles or self.relabelled):
-            self.since = time.monotonic()
+        if self or self.articles or self.relabelled:
+            self.last = time.monotonic()
+            self.since = self.since or self.last
 
     def due(self) -> bool:
         return self.since is not None and time.monotonic() - self.since >= self.every_s
+
+    def quiet_for(self, seconds: float) -> bool:
+        """Something waits to be folded, and no batch has added to it for ``seconds``."""
+        return self.last is not None and time.monotonic() - self.last >= seconds
 
 
 def index_batch(store: ArticleStore, batch: list[TaggedArticle], params: StoryParams | None = None,
@@ -240,7 +248,8 @@ def fold_ties(store: ArticleStore, backlog: TiesBacklog) -> None:
     if backlog:
         update_ties(store, backlog.ties, backlog.refold, list(backlog.articles.values()), backlog.relabelled)
         store.mark_ties_pending(())
-    backlog.ties, backlog.refold, backlog.articles, backlog.relabelled, backlog.since = set(), set(), {}, {}, None
+    backlog.ties, backlog.refold, backlog.articles, backlog.relabelled = set(), set(), {}, {}
+    backlog.since = backlog.last = None
 
 
 def refresh_ties(store: ArticleStore, tie_ids: Iterable[str]) -> tuple[list[Tie], list[str]]:
