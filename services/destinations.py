@@ -20,12 +20,15 @@ import asyncio
 import errno
 import logging
 import threading
+import time
 from abc import ABC, abstractmethod
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel
+
+from services.backoff import Backoff
 
 if TYPE_CHECKING:
     from services.indexer.store import ArticleStore, WriteResult
@@ -86,8 +89,9 @@ class Destination(ABC):
         """Deliver every result that can be delivered and return the others as refusals; raise Unavailable when
         the batch must wait whole, Misconfigured when it never can."""
 
-    async def idle(self) -> None:  # noqa: B027 - only the store defers work to an idle moment
-        """The stream has had nothing new for a while: finish work put off until then."""
+    async def idle(self) -> bool:
+        """The stream has had nothing new for a while: finish work put off until then. True when there was some."""
+        return False
 
     def close(self) -> None:  # noqa: B027 - only stores hold something open
         pass
@@ -159,6 +163,7 @@ class StoreDestination(Destination):
         self._write_batch = write
         self._ties = TiesBacklog(every_s=TIES_FOLD_EVERY_S)  # the ties batches touched, folded every few seconds
         self._quiet_s = TIES_FOLD_QUIET_S
+        self._idle_backoff, self._idle_retry_at = Backoff(), 0.0
         # One at a time: a write or a fold in the executor, and close at exit (a stop may leave a fold running)
         self._lock = threading.Lock()
 
@@ -176,25 +181,45 @@ class StoreDestination(Destination):
 
         return index_batch(self._store, batch, backlog=self._ties)
 
-    def _fold_ties(self) -> None:
+    def _fold_ties(self) -> bool:
+        """Fold what the ties' backlog holds, the store's pending marks included (read at the first call, so that
+        marks a crash left are folded even when no batch comes). True when it folded."""
         from services.indexer.placement import fold_ties
 
         with self._lock:
-            if self._store is not None and self._ties.last is not None:
-                fold_ties(self._store, self._ties)
+            if self._write_batch is not None:  # a write of the caller's own keeps no backlog
+                return False
+            if self._store is None:
+                if self._ties.read_pending:
+                    return False
+                self._store = self._open()
+            self._ties.take_marks(self._store)
+            if self._ties.last is None:
+                return False
+            fold_ties(self._store, self._ties)
+            return True
 
-    async def idle(self) -> None:
-        """Fold the ties the last batches touched, once none has come for TIES_FOLD_QUIET_S. A store that cannot take
-        writes now leaves them for the next idle moment (they are marked pending meanwhile); any other error is
-        raised, and the worker restarts."""
-        if not self._ties.quiet_for(self._quiet_s):
-            return
+    async def idle(self) -> bool:
+        """Fold the ties the last batches touched once none has come for TIES_FOLD_QUIET_S, and at the first idle
+        moment what a crash left marked. A store that cannot take writes now is tried again after a backoff (the
+        ties stay marked pending meanwhile); one that refuses our configuration stops the worker, as a write would."""
+        now = time.monotonic()
+        if (self._ties.read_pending and not self._ties.quiet_for(self._quiet_s)) or now < self._idle_retry_at:
+            return False
         try:
-            await asyncio.get_running_loop().run_in_executor(None, self._fold_ties)
+            folded = await asyncio.get_running_loop().run_in_executor(None, self._fold_ties)
         except Exception as exc:
-            if store_error_kind(exc) != "retryable":
+            kind = store_error_kind(exc)
+            if kind == "configuration":
+                raise Misconfigured(str(exc)) from exc
+            if kind != "retryable":
                 raise
-            log.warning("store: the ties could not be folded yet (%s); trying again when idle", exc)
+            wait = self._idle_backoff.next()
+            self._idle_retry_at = time.monotonic() + wait
+            log.warning("store: the ties could not be folded yet (%s); trying again in %.1f s", exc, wait)
+            return False
+        self._idle_backoff.reset()
+        return folded
 
     async def deliver(self, results: Sequence[Result]) -> list[Refusal]:
         batch = [r.value for r in results]

@@ -31,6 +31,10 @@ class WorkerStatus:
     dead_lettered: int = 0
     retried: int = 0
     last_batch_at: float | None = None
+    # Work put off to an idle moment (the indexer's ties): when the last ended and what it took, so that the bench's
+    # end to end counts it as if it had followed the last batch
+    idle_work_at: float | None = None
+    idle_work_s: float = 0.0
     last_error: str | None = None
     health_url: str | None = None
     started_at: float = field(default_factory=time.time)

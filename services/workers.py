@@ -229,7 +229,7 @@ def build_app(stage_name: str, cfg: Settings, status: WorkerStatus | None = None
             loop.status.update(ready=True, state="ok", last_progress_at=time.time())
             batch_size = min(cfg.batch_size, stage.max_batch or cfg.batch_size)
             async for events in take_batches(stream, batch_size, cfg.batch_within_s, stage.idle_s,
-                                             on_idle=loop.destination.idle):
+                                             on_idle=loop.idle):
                 await loop.handle([Incoming.of(e) for e in events], acknowledger(stream, events))
             await loop.finish_delivering()
         except asyncio.CancelledError:
@@ -333,6 +333,12 @@ class StageLoop:
             if current is not None and current.cancelling():
                 raise
             raise RuntimeError("the delivery of a batch was cancelled; restarting so that it comes back") from None
+
+    async def idle(self) -> None:
+        """The stream has been idle: the destination finishes what it put off (the indexer's ties), timed."""
+        started = time.perf_counter()
+        if await self.destination.idle():
+            self.status.update(idle_work_at=time.time(), idle_work_s=round(time.perf_counter() - started, 3))
 
     def abandon_delivering(self) -> None:
         """A stop: the batch on its way is given up, not acknowledged (it is delivered again after the restart)."""

@@ -11,7 +11,8 @@ copy, an undated report), a report finds its copy among more articles of its pai
 article's copy in its own window; the ties the writing store keeps are the ones its index holds; a crash between the write and the
 relabels/ties is repaired by the batch's redelivery; ties put off over several batches (the worker's TiesBacklog) fold
 to the register folded at every batch, stay marked pending until then (a crash leaves them to the next start), and a
-relabel gives way to a later version of its article
+relabel gives way to a later version of its article; the indexer's destination folds them once idle, and folds what a crash
+left at its first idle moment with no batch to come
 (the ties left pending by a crash after the relabels are folded from their articles); an older version replayed
 changes neither the store nor the register;
 `citydesk ties rebuild` gives the same register; the candidates read back from the store carry the fingerprint's
@@ -24,6 +25,7 @@ Does not prove: the stream (tests/test_stories_pipeline.py), Elasticsearch (test
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 from datetime import datetime, timedelta
@@ -31,6 +33,7 @@ from datetime import datetime, timedelta
 import pytest
 
 from schemas import CleanArticle, Person, Relation
+from services.destinations import Result, StoreDestination
 from services.indexer.embedded import READ_AT_ONCE, STORE_FORMAT, EmbeddedStore, store_format
 from services.indexer.placement import TiesBacklog, fold_ties, index_batch, rebuild_ties
 from services.indexer.store import CANDIDATE_LIMIT, UNDATED_LIMIT, SearchQuery
@@ -226,6 +229,43 @@ def test_a_relabel_then_a_new_version_of_the_same_article_both_wait_for_one_fold
         (tie,) = store.read_ties()
         assert (tie.articles, tie.stories) == (3, 2)
         assert comparable([tie]) == comparable(build(store.all_articles()))
+
+
+def test_the_indexer_folds_its_ties_when_idle_and_what_a_crash_left_with_no_batch_to_come(tmp_path):
+    """The worker's store destination: batches leave their ties to the backlog (marked pending, the register not yet
+    written); the first idle moment after TIES_FOLD_QUIET_S folds them. An indexer that died before that fold leaves
+    the marks: the next one folds them at its first idle moment, though no batch comes (else `citydesk run` would
+    wait for them until its timeout)."""
+    x, y, z = _two_stories_and_their_bridge()
+
+    def open_store():
+        return EmbeddedStore(tmp_path / "s", writer=True)
+
+    first = StoreDestination(open_store)
+    first._quiet_s = 3600.0  # not idle long enough yet
+    for batch in ([x, y], [z]):
+        assert asyncio.run(first.deliver([Result(n, a.id.encode(), a) for n, a in enumerate(batch)])) == []
+    assert asyncio.run(first.idle()) is False
+    assert EmbeddedStore(tmp_path / "s").ties_pending() == {"대구광역시|청두시"}
+    assert EmbeddedStore(tmp_path / "s").read_ties() == []
+    first._quiet_s = 0.0
+    assert asyncio.run(first.idle()) is True
+    assert EmbeddedStore(tmp_path / "s").ties_pending() == set()
+    (tie,) = EmbeddedStore(tmp_path / "s").read_ties()
+    assert (tie.articles, tie.stories) == (3, 1)
+
+    index_batch(first._store, [_article("y", TEXT_C, 1, ("대구광역시", "청두시"), ("박형준",))],
+                backlog=TiesBacklog(every_s=float("inf")))  # a batch whose ties the indexer never folded
+    first._store.close()
+    assert EmbeddedStore(tmp_path / "s").ties_pending() == {"대구광역시|청두시"}
+    second = StoreDestination(open_store)
+    assert asyncio.run(second.idle()) is True
+    assert asyncio.run(second.idle()) is False  # nothing left
+    second.close()
+    reader = EmbeddedStore(tmp_path / "s")
+    assert reader.ties_pending() == set()
+    assert comparable(reader.read_ties()) == comparable(build(reader.all_articles()))
+    assert reader.read_ties()[0].stories == 2
 
 
 def test_an_older_copy_arriving_late_becomes_the_original(tmp_path, articles):

@@ -184,10 +184,10 @@ def test_killing_the_indexer_while_it_places_stories_gives_the_same_stories_and_
     assert dead == {r.id for r in new if not reference.get(r.id)}  # what the cleaner refuses, in both
     wanted = received_before + len(indexed) + in_flight  # every new article, and the batch in flight once more
     wait_for("the indexers' counters", lambda: indexer_counted(cfg, "received") >= wanted, pipeline, timeout=30)
-    # ... and the running indexer has finished what it took: its last batch's ties are folded after its articles are
-    # searchable.
-    wait_for("the indexer finished every batch it took",
-             lambda: (st := own_status(pipeline))["consumed"] >= st["received"] > 0, pipeline, timeout=60)
+    # ... and the running indexer has finished what it took, and folded the ties it put off (once idle for 1 s)
+    wait_for("the indexer finished every batch it took and folded its ties",
+             lambda: (st := own_status(pipeline))["consumed"] >= st["received"] > 0 and not store.ties_pending(),
+             pipeline, timeout=60)
     got = partition(labels(store, all_ids))
     gold_ids = set().union(*gold_partition())
     assert {frozenset(s & gold_ids) for s in got if s & gold_ids} == gold_partition()  # one story per event

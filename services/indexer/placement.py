@@ -25,7 +25,8 @@ version is never its candidate), relabels still needed are found again (the stor
 and the same ties are updated again, including one an updated article left (the stored tie still cites it). A
 crash after the relabels landed and before the ties were written is the one case a redelivery cannot see: the
 relabels are done. So the touched ties, and those a backlog still holds, are marked pending in the same commit
-(``mark_ties_pending``), and the next indexer to start folds pending ties from their articles. The
+(``mark_ties_pending``), and the next indexer to start folds pending ties from their articles, at its first batch
+or its first idle moment. The
 window is the store, so every indexer sees the same one, it survives restarts on either broker, and an indexer holds
 one batch in memory whatever the archive's size.
 
@@ -142,7 +143,8 @@ def place_batch(store: ArticleStore, batch: list[TaggedArticle], params: StoryPa
 
 # With one indexer, how long the ties a batch touched may wait to be folded while batches keep coming: a tie is
 # rewritten whole (every article's evidence), so folding it once for several batches costs about what one batch did.
-TIES_FOLD_EVERY_S = 2.0
+# In a backfill a batch of 500 takes 3-7 s at 50,000 stored and more: folding every 10 s spares every other one.
+TIES_FOLD_EVERY_S = 10.0
 # The worker folds what is left once no batch has come for this long (TiesBacklog.quiet_for, services/workers.py):
 # longer than the gaps between a busy tagger's batches (about 0.4 s for its 100), or it would fold after most batches.
 TIES_FOLD_QUIET_S = 1.0
@@ -178,6 +180,15 @@ class TiesBacklog:
             self.last = time.monotonic()
             self.since = self.since or self.last
 
+    def take_marks(self, store: ArticleStore) -> None:
+        """The store's pending marks, once (a crash left them): after that, the marks are this backlog's own."""
+        if not self.read_pending:
+            self.refold |= store.ties_pending()
+            self.read_pending = True
+            if self.refold:
+                self.last = time.monotonic()
+                self.since = self.since or self.last
+
     def due(self) -> bool:
         return self.since is not None and time.monotonic() - self.since >= self.every_s
 
@@ -197,9 +208,7 @@ def index_batch(store: ArticleStore, batch: list[TaggedArticle], params: StoryPa
     if not batch:
         return WriteResult()
     backlog = backlog if backlog is not None else TiesBacklog()
-    if not backlog.read_pending:
-        backlog.refold |= store.ties_pending()
-        backlog.read_pending = True
+    backlog.take_marks(store)
     fps, plan, labelled = place_batch(store, batch, params)
     with store.one_commit():  # the batch and its relabels land together (embedded: one commit)
         result = store.write(labelled, fingerprints={fp.article_id: fp for fp in fps})
