@@ -238,7 +238,8 @@ class StoreDestination(Destination):
 
     def close(self) -> None:
         try:
-            self._fold_ties()  # else the next start folds them from their articles: right, and slower
+            if self._store is not None:  # one never opened has written nothing to fold
+                self._fold_ties()  # else the next start folds them from their articles: right, and slower
         except Exception as exc:
             log.warning("store: the ties were left pending at close (%s)", exc)
         with self._lock:
