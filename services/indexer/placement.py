@@ -177,7 +177,8 @@ class TiesBacklog:
         self.relabelled.update(relabelled)
         self.ties |= ties
         if self or self.articles or self.relabelled:
-            self._touched()
+            self.last = time.monotonic()
+            self.since = self.since or self.last
 
     def take_marks(self, store: ArticleStore) -> None:
         """The store's pending marks, once (a crash left them): after that, the marks are this backlog's own."""
@@ -185,16 +186,8 @@ class TiesBacklog:
             self.refold |= store.ties_pending()
             self.read_pending = True
             if self.refold:
-                self._touched()
-
-    def _touched(self) -> None:
-        self.last = time.monotonic()
-        self.since = self.since or self.last
-
-    def clear(self) -> None:
-        """Folded: nothing waits any more (the marks stay read)."""
-        self.ties, self.refold, self.articles, self.relabelled = set(), set(), {}, {}
-        self.since = self.last = None
+                self.last = time.monotonic()
+                self.since = self.since or self.last
 
     def due(self) -> bool:
         return self.since is not None and time.monotonic() - self.since >= self.every_s
@@ -264,7 +257,8 @@ def fold_ties(store: ArticleStore, backlog: TiesBacklog) -> None:
     if backlog:
         update_ties(store, backlog.ties, backlog.refold, list(backlog.articles.values()), backlog.relabelled)
         store.mark_ties_pending(())
-    backlog.clear()
+    backlog.ties, backlog.refold, backlog.articles, backlog.relabelled = set(), set(), {}, {}
+    backlog.since = backlog.last = None
 
 
 def refresh_ties(store: ArticleStore, tie_ids: Iterable[str]) -> tuple[list[Tie], list[str]]:
