@@ -200,7 +200,7 @@ def wait_until_done(pipeline: Pipeline, ids: list[str], timeout: float, progress
             indexed |= store.has_ids(sorted(wanted - indexed))
             remaining = wanted - indexed
             counted = _dead_lettered(pipeline.cfg.status_dir)
-            if len(indexed) != before or counted != dead_read_at:
+            if len(indexed) != before:
                 moved_at = time.monotonic()
             if remaining - dead and (counted != dead_read_at or time.monotonic() - moved_at >= DLQ_STALL_S):
                 dead = {d.article_id for d in read_dead_letters(pipeline.cfg, idle_ms=300)

@@ -177,8 +177,7 @@ class TiesBacklog:
         self.relabelled.update(relabelled)
         self.ties |= ties
         if self or self.articles or self.relabelled:
-            self.last = time.monotonic()
-            self.since = self.since or self.last
+            self._touched()
 
     def take_marks(self, store: ArticleStore) -> None:
         """The store's pending marks, once (a crash left them): after that, the marks are this backlog's own."""
@@ -186,8 +185,16 @@ class TiesBacklog:
             self.refold |= store.ties_pending()
             self.read_pending = True
             if self.refold:
-                self.last = time.monotonic()
-                self.since = self.since or self.last
+                self._touched()
+
+    def _touched(self) -> None:
+        self.last = time.monotonic()
+        self.since = self.since or self.last
+
+    def clear(self) -> None:
+        """Folded: nothing waits any more (the marks stay read)."""
+        self.ties, self.refold, self.articles, self.relabelled = set(), set(), {}, {}
+        self.since = self.last = None
 
     def due(self) -> bool:
         return self.since is not None and time.monotonic() - self.since >= self.every_s
@@ -257,8 +264,7 @@ def fold_ties(store: ArticleStore, backlog: TiesBacklog) -> None:
     if backlog:
         update_ties(store, backlog.ties, backlog.refold, list(backlog.articles.values()), backlog.relabelled)
         store.mark_ties_pending(())
-    backlog.ties, backlog.refold, backlog.articles, backlog.relabelled = set(), set(), {}, {}
-    backlog.since = backlog.last = None
+    backlog.clear()
 
 
 def refresh_ties(store: ArticleStore, tie_ids: Iterable[str]) -> tuple[list[Tie], list[str]]:
