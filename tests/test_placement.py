@@ -34,8 +34,16 @@ import pytest
 
 from schemas import CleanArticle, Person, Relation
 from services.destinations import Result, StoreDestination
+from services.indexer import placement
 from services.indexer.embedded import READ_AT_ONCE, STORE_FORMAT, EmbeddedStore, store_format
-from services.indexer.placement import TiesBacklog, fold_ties, index_batch, rebuild_ties
+from services.indexer.placement import (
+    TIES_FOLD_EVERY_S,
+    TIES_FOLD_SHARE,
+    TiesBacklog,
+    fold_ties,
+    index_batch,
+    rebuild_ties,
+)
 from services.indexer.store import CANDIDATE_LIMIT, UNDATED_LIMIT, SearchQuery
 from services.stories.core import entity_sets, fingerprint
 from services.tagger import tag
@@ -203,6 +211,53 @@ def test_ties_put_off_over_batches_are_folded_as_at_every_batch_and_marked_pendi
     fold_ties(store, backlog)
     assert not backlog and store.ties_pending() == set()
     assert comparable(store.read_ties()) == comparable(reference.read_ties())
+
+
+class _Clock:
+    """time.monotonic and time.perf_counter for placement, moved by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def monotonic(self) -> float:
+        return self.now
+
+    perf_counter = monotonic
+
+
+def test_a_fold_that_takes_long_puts_the_next_one_off_for_longer(tmp_path, articles, monkeypatch):
+    """While batches keep coming, the ties wait TIES_FOLD_EVERY_S for their fold; once a fold takes longer than
+    TIES_FOLD_SHARE of that (a register grown large: here 3 s), the next waits until that fold is no more than the
+    share of the time since, so the fold's part of the indexer's time stays bounded. The waiting ties stay marked."""
+    clock = _Clock()
+    monkeypatch.setattr(placement, "time", clock)
+    fold_takes_s = 3.0
+    assert fold_takes_s / TIES_FOLD_SHARE > TIES_FOLD_EVERY_S
+    update = placement.update_ties
+
+    def slow_update(*args, **kwargs):
+        clock.now += fold_takes_s
+        return update(*args, **kwargs)
+
+    monkeypatch.setattr(placement, "update_ties", slow_update)
+    naming = [a for a in articles if build([a])]
+    store = EmbeddedStore(tmp_path / "s", writer=True)
+    backlog = TiesBacklog(every_s=TIES_FOLD_EVERY_S)
+
+    def batch_at(offset_s: float, article) -> bool:
+        """One batch ``offset_s`` after the oldest one waiting; whether it was folded."""
+        clock.now = (backlog.since or clock.now) + offset_s
+        index_batch(store, [article], backlog=backlog)
+        return not backlog
+
+    assert not batch_at(0, naming[0]) and store.read_ties() == []
+    assert batch_at(TIES_FOLD_EVERY_S, naming[1]) and store.read_ties()
+    assert backlog.fold_s == fold_takes_s
+    assert not batch_at(0, naming[2])
+    assert not batch_at(TIES_FOLD_EVERY_S, naming[3])
+    assert store.ties_pending() == backlog.ties != set()
+    assert batch_at(fold_takes_s / TIES_FOLD_SHARE, naming[4])
+    assert store.ties_pending() == set()
 
 
 def test_a_relabel_then_a_new_version_of_the_same_article_both_wait_for_one_fold(tmp_path):

@@ -16,8 +16,9 @@
    (``services.ties.updated``: each article's contribution replaced, the relabelled articles' stories changed); with
    several (Elasticsearch) two indexers updating one tie at once would each drop the other's articles, so the tie is
    folded again from all its stored articles. A tie is rewritten whole, with every article's evidence, so the one
-   indexer's worker folds the ties its batches touch at most every TIES_FOLD_EVERY_S while batches keep coming, and
-   what is left once no batch has come for TIES_FOLD_QUIET_S (``TiesBacklog``; `citydesk run` waits for that fold).
+   indexer's worker folds the ties its batches touch at most every TIES_FOLD_EVERY_S while batches keep coming (less
+   often once a fold takes more than TIES_FOLD_SHARE of that: a large register), and what is left once no batch has
+   come for TIES_FOLD_QUIET_S (``TiesBacklog``; `citydesk run` waits for that fold).
 
 Why the register and the stories survive crashes and redelivery: every step is recomputed from the store. A batch
 redelivered after a crash at any step is placed again against what the store holds (an article's own stored
@@ -145,6 +146,11 @@ def place_batch(store: ArticleStore, batch: list[TaggedArticle], params: StoryPa
 # rewritten whole (every article's evidence), so folding it once for several batches costs about what one batch did.
 # In a backfill a batch of 500 takes 3-7 s at 50,000 stored and more: folding every 10 s spares every other one.
 TIES_FOLD_EVERY_S = 10.0
+# A fold's cost grows with its ties (in one process, the backfill's copies: 0.1 s at 5,000, 0.6 s at 25,000, 1.2 s
+# at 60,000): while batches keep coming, the next waits until the last one took at most this share of the time since,
+# so the fold's part of the indexer's time stays bounded however large the register grows (the ties then lag behind
+# by twenty times a fold's time: about 25 s at 60,000 copies).
+TIES_FOLD_SHARE = 0.05
 # The worker folds what is left once no batch has come for this long (TiesBacklog.quiet_for, services/workers.py):
 # longer than the gaps between a busy tagger's batches (about 0.4 s for its 100), or it would fold after most batches.
 TIES_FOLD_QUIET_S = 1.0
@@ -165,6 +171,7 @@ class TiesBacklog:
     relabelled: dict[str, str] = field(default_factory=dict)
     since: float | None = None  # when the oldest batch not folded was added (time.monotonic)
     last: float | None = None  # when the newest was
+    fold_s: float = 0.0  # how long the last fold took
     read_pending: bool = False  # the store's marks are read once: after that, they are this backlog's own
 
     def __bool__(self) -> bool:
@@ -197,7 +204,11 @@ class TiesBacklog:
         self.since = self.last = None
 
     def due(self) -> bool:
-        return self.since is not None and time.monotonic() - self.since >= self.every_s
+        """Fold now: every_s has passed since the oldest batch waiting, and long enough for the last fold to have
+        been at most TIES_FOLD_SHARE of the time (0: at every batch)."""
+        if self.since is None:
+            return False
+        return not self.every_s or time.monotonic() - self.since >= max(self.every_s, self.fold_s / TIES_FOLD_SHARE)
 
     def quiet_for(self, seconds: float) -> bool:
         """Something waits to be folded, and no batch has added to it for ``seconds``."""
@@ -262,8 +273,10 @@ def index_batch(store: ArticleStore, batch: list[TaggedArticle], params: StoryPa
 def fold_ties(store: ArticleStore, backlog: TiesBacklog) -> None:
     """Fold the backlog's ties (one indexer), clear their marks and empty it."""
     if backlog:
+        started = time.perf_counter()
         update_ties(store, backlog.ties, backlog.refold, list(backlog.articles.values()), backlog.relabelled)
         store.mark_ties_pending(())
+        backlog.fold_s = time.perf_counter() - started
     backlog.clear()
 
 
