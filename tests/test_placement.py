@@ -38,6 +38,7 @@ from services.indexer import placement
 from services.indexer.embedded import READ_AT_ONCE, STORE_FORMAT, EmbeddedStore, store_format
 from services.indexer.placement import (
     TIES_FOLD_EVERY_S,
+    TIES_FOLD_MAX_S,
     TIES_FOLD_SHARE,
     TiesBacklog,
     fold_ties,
@@ -227,37 +228,43 @@ class _Clock:
 
 def test_a_fold_that_takes_long_puts_the_next_one_off_for_longer(tmp_path, articles, monkeypatch):
     """While batches keep coming, the ties wait TIES_FOLD_EVERY_S for their fold; once a fold takes longer than
-    TIES_FOLD_SHARE of that (a register grown large: here 3 s), the next waits until that fold is no more than the
-    share of the time since, so the fold's part of the indexer's time stays bounded. The waiting ties stay marked."""
+    TIES_FOLD_SHARE of that (a register grown large: here 2 s), the next waits until that fold is no more than the
+    share of the time since, so the fold's part of the indexer's time stays bounded; never longer than
+    TIES_FOLD_MAX_S (here after a fold of 10 s). The waiting ties stay marked pending."""
     clock = _Clock()
     monkeypatch.setattr(placement, "time", clock)
-    fold_takes_s = 3.0
-    assert fold_takes_s / TIES_FOLD_SHARE > TIES_FOLD_EVERY_S
+    fold_takes_s = [2.0]
+    assert TIES_FOLD_EVERY_S < 2.0 / TIES_FOLD_SHARE < TIES_FOLD_MAX_S < 10.0 / TIES_FOLD_SHARE
     update = placement.update_ties
 
     def slow_update(*args, **kwargs):
-        clock.now += fold_takes_s
+        clock.now += fold_takes_s[0]
         return update(*args, **kwargs)
 
     monkeypatch.setattr(placement, "update_ties", slow_update)
-    naming = [a for a in articles if build([a])]
+    naming = iter([a for a in articles if build([a])] * 2)
     store = EmbeddedStore(tmp_path / "s", writer=True)
     backlog = TiesBacklog(every_s=TIES_FOLD_EVERY_S)
+    nearly = 1e-3  # either side of the moment it becomes due
 
-    def batch_at(offset_s: float, article) -> bool:
+    def batch_at(offset_s: float) -> bool:
         """One batch ``offset_s`` after the oldest one waiting; whether it was folded."""
         clock.now = (backlog.since or clock.now) + offset_s
-        index_batch(store, [article], backlog=backlog)
+        index_batch(store, [next(naming)], backlog=backlog)
         return not backlog
 
-    assert not batch_at(0, naming[0]) and store.read_ties() == []
-    assert batch_at(TIES_FOLD_EVERY_S, naming[1]) and store.read_ties()
-    assert backlog.fold_s == fold_takes_s
-    assert not batch_at(0, naming[2])
-    assert not batch_at(TIES_FOLD_EVERY_S, naming[3])
+    assert not batch_at(0) and store.read_ties() == []
+    assert batch_at(TIES_FOLD_EVERY_S) and store.read_ties()
+    assert backlog.fold_s == 2.0
+    assert not batch_at(0)
+    assert not batch_at(2.0 / TIES_FOLD_SHARE - nearly)
     assert store.ties_pending() == backlog.ties != set()
-    assert batch_at(fold_takes_s / TIES_FOLD_SHARE, naming[4])
-    assert store.ties_pending() == set()
+    fold_takes_s[0] = 10.0
+    assert batch_at(2.0 / TIES_FOLD_SHARE + nearly)
+    assert store.ties_pending() == set() and backlog.fold_s == 10.0
+    assert not batch_at(0)
+    assert not batch_at(TIES_FOLD_MAX_S - nearly)
+    assert batch_at(TIES_FOLD_MAX_S + nearly)
 
 
 def test_a_relabel_then_a_new_version_of_the_same_article_both_wait_for_one_fold(tmp_path):

@@ -147,10 +147,13 @@ def place_batch(store: ArticleStore, batch: list[TaggedArticle], params: StoryPa
 # In a backfill a batch of 500 takes 3-7 s at 50,000 stored and more: folding every 10 s spares every other one.
 TIES_FOLD_EVERY_S = 10.0
 # A fold's cost grows with its ties (in one process, the backfill's copies: 0.1 s at 5,000, 0.6 s at 25,000, 1.2 s
-# at 60,000): while batches keep coming, the next waits until the last one took at most this share of the time since,
-# so the fold's part of the indexer's time stays bounded however large the register grows (the ties then lag behind
-# by twenty times a fold's time: about 25 s at 60,000 copies).
+# at 60,000): while batches keep coming, the next waits until the last one took at most this share of the wall time
+# since, so the fold's part stays bounded as the register grows (the ties then lag by twenty times a fold's time:
+# about 25 s at 60,000 copies). Folds after a quiet moment are not held back: nothing else waits for the core then.
 TIES_FOLD_SHARE = 0.05
+# The longest the ties wait while batches keep coming, however long the last fold took: one slow fold (a crash's
+# marks folded from all their articles, a stalled disk) must not put the register a quarter of an hour behind.
+TIES_FOLD_MAX_S = 60.0
 # The worker folds what is left once no batch has come for this long (TiesBacklog.quiet_for, services/workers.py):
 # longer than the gaps between a busy tagger's batches (about 0.4 s for its 100), or it would fold after most batches.
 TIES_FOLD_QUIET_S = 1.0
@@ -171,7 +174,7 @@ class TiesBacklog:
     relabelled: dict[str, str] = field(default_factory=dict)
     since: float | None = None  # when the oldest batch not folded was added (time.monotonic)
     last: float | None = None  # when the newest was
-    fold_s: float = 0.0  # how long the last fold took
+    fold_s: float = 0.0  # how long the last fold took (kept when a fold finds nothing to do)
     read_pending: bool = False  # the store's marks are read once: after that, they are this backlog's own
 
     def __bool__(self) -> bool:
@@ -205,10 +208,11 @@ class TiesBacklog:
 
     def due(self) -> bool:
         """Fold now: every_s has passed since the oldest batch waiting, and long enough for the last fold to have
-        been at most TIES_FOLD_SHARE of the time (0: at every batch)."""
+        taken at most TIES_FOLD_SHARE of the time, up to TIES_FOLD_MAX_S (every_s 0: at every batch)."""
         if self.since is None:
             return False
-        return not self.every_s or time.monotonic() - self.since >= max(self.every_s, self.fold_s / TIES_FOLD_SHARE)
+        wait = max(self.every_s, min(self.fold_s / TIES_FOLD_SHARE, TIES_FOLD_MAX_S))
+        return not self.every_s or time.monotonic() - self.since >= wait
 
     def quiet_for(self, seconds: float) -> bool:
         """Something waits to be folded, and no batch has added to it for ``seconds``."""
