@@ -12,7 +12,8 @@ article's copy in its own window; the ties the writing store keeps are the ones 
 relabels/ties is repaired by the batch's redelivery; ties put off over several batches (the worker's TiesBacklog) fold
 to the register folded at every batch, stay marked pending until then (a crash leaves them to the next start), and a
 relabel gives way to a later version of its article; the indexer's destination folds them once idle, and folds what a crash
-left at its first idle moment with no batch to come
+left at its first idle moment with no batch to come; while batches keep coming, a fold that took long puts the next off
+until it is at most TIES_FOLD_SHARE of the time since, and never past TIES_FOLD_MAX_S (on a clock moved by hand)
 (the ties left pending by a crash after the relabels are folded from their articles); an older version replayed
 changes neither the store nor the register;
 `citydesk ties rebuild` gives the same register; the candidates read back from the store carry the fingerprint's
@@ -20,7 +21,8 @@ entity sets; a store written by the previous citydesk (format 1) is migrated whe
 writing store keeps as it read them are what a store opened afresh reads, relabels included, and one read between a write
 and its commit, or after a commit that failed, is not kept; a search finding more ids than one aggregation may return
 reads none at once.
-Does not prove: the stream (tests/test_stories_pipeline.py), Elasticsearch (tests/test_stories_stores.py), speed.
+Does not prove: the stream (tests/test_stories_pipeline.py), Elasticsearch (tests/test_stories_stores.py), speed (the
+fold's share of a real backfill is measured by `citydesk bench --backfill`).
 """
 
 from __future__ import annotations
